@@ -1,0 +1,101 @@
+#pragma once
+// Kernel: the one object that owns all sandbox-wide state — the platform, the memory file,
+// the VFS, the PID namespace, the clock page, the syscall statistics. There is no other
+// global mutable state in the sentry.
+//
+// Lock order: Kernel::m_lock → ThreadGroup::m_lock → MemoryManager → MemoryFile.
+
+#include "platform/platform.h"
+#include "platform/base/result.h"
+#include "sentry/kernel/forward.h"
+
+#include <sys/types.h>
+#include <sys/utsname.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace moat::kernel {
+
+class Timekeeper;
+}  // namespace moat::kernel
+namespace moat::loader {
+class Vdso;
+}
+namespace moat::kernel {
+
+struct KernelOptions {
+    bool strace = false;
+    int strace_fd = 2;
+    std::string hostname = "moat";
+};
+
+// What the front end asks the kernel to run as PID 1.
+struct InitProcess {
+    std::string path;                 // resolved path of the executable (inside the sandbox)
+    std::vector<std::string> argv;
+    std::vector<std::string> envp;
+    std::string cwd = "/";
+};
+
+// The syscall dispatcher is installed by the front end (syscalls/ depends on the kernel,
+// not the other way round).
+using SyscallDispatcher = void (*)(Task& task);
+
+class Kernel {
+public:
+    static Result<std::unique_ptr<Kernel>> Create(std::unique_ptr<platform::Platform> platform,
+                                                  std::unique_ptr<mm::MemoryFile> memory_file,
+                                                  std::unique_ptr<fs::Vfs> vfs, KernelOptions options);
+    ~Kernel();
+
+    platform::Platform& platform() { return *m_platform; }
+    mm::MemoryFile& memory_file() { return *m_memory_file; }
+    fs::Vfs& vfs() { return *m_vfs; }
+    Timekeeper& timekeeper() { return *m_timekeeper; }
+    loader::Vdso& vdso() { return *m_vdso; }
+    const KernelOptions& options() const { return m_options; }
+
+    void set_syscall_dispatcher(SyscallDispatcher d) { m_dispatcher = d; }
+    SyscallDispatcher syscall_dispatcher() const { return m_dispatcher; }
+
+    // uname(2): the sandbox's own identity.
+    struct utsname utsname() const;
+    void set_hostname(const std::string& name);
+
+    // Starts PID 1 and runs until it and every task have exited. Returns PID 1's wait status.
+    Result<int> Run(const InitProcess& init, std::shared_ptr<fs::FdTable> fds);
+
+    // Counts a call to a syscall number the table does not serve.
+    void CountUnimplemented(uint64_t nr);
+    std::map<uint64_t, uint64_t> unimplemented_counts() const;
+
+    // Task bookkeeping.
+    pid_t AllocatePid();
+    std::shared_ptr<ThreadGroup> FindThreadGroup(pid_t pid);
+
+private:
+    Kernel() = default;
+    std::unique_ptr<platform::Platform> m_platform;
+    std::unique_ptr<mm::MemoryFile> m_memory_file;
+    std::unique_ptr<fs::Vfs> m_vfs;
+    std::unique_ptr<Timekeeper> m_timekeeper;
+    std::unique_ptr<loader::Vdso> m_vdso;
+    KernelOptions m_options;
+    SyscallDispatcher m_dispatcher = nullptr;
+
+    mutable std::mutex m_lock;
+    pid_t m_next_pid = 1;                                        // guarded by m_lock
+    std::map<pid_t, std::weak_ptr<ThreadGroup>> m_thread_groups;  // guarded by m_lock
+    std::string m_hostname;                                      // guarded by m_lock
+    std::map<uint64_t, uint64_t> m_unimplemented;                // guarded by m_lock
+};
+
+}  // namespace moat::kernel

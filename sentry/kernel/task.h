@@ -1,0 +1,87 @@
+#pragma once
+// Task: one application thread. Each task runs on its own sentry host thread, which owns the
+// task's platform Context: switch → handle the event → (deliver signals) → switch again.
+//
+// Fields without a lock note are touched only by the task's own host thread.
+
+#include "platform/platform.h"
+#include "platform/base/result.h"
+#include "sentry/kernel/credentials.h"
+#include "sentry/kernel/forward.h"
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace moat::kernel {
+
+class Task {
+public:
+    Task(Kernel& kernel, std::shared_ptr<ThreadGroup> tg, pid_t tid);
+    ~Task();
+
+    Kernel& kernel() { return m_kernel; }
+    ThreadGroup& thread_group() { return *m_tg; }
+    pid_t tid() const { return m_tid; }
+    pid_t pid() const;
+
+    mm::MemoryManager& mm() { return *m_mm; }
+    const std::shared_ptr<mm::MemoryManager>& mm_ptr() { return m_mm; }
+    void set_mm(std::shared_ptr<mm::MemoryManager> mm) { m_mm = std::move(mm); }
+    fs::FdTable& fd_table() { return *m_fd_table; }
+    const std::shared_ptr<fs::FdTable>& fd_table_ptr() { return m_fd_table; }
+    void set_fd_table(std::shared_ptr<fs::FdTable> t) { m_fd_table = std::move(t); }
+    fs::FsContext& fs_context() { return *m_fs_context; }
+    const std::shared_ptr<fs::FsContext>& fs_context_ptr() { return m_fs_context; }
+    void set_fs_context(std::shared_ptr<fs::FsContext> c) { m_fs_context = std::move(c); }
+
+    platform::Registers& regs() { return m_regs; }
+    Credentials& creds() { return m_creds; }
+    platform::Context* context() { return m_context.get(); }
+
+    // Signals (bookkeeping only until full delivery lands).
+    uint64_t signal_mask() const { return m_signal_mask; }
+    void set_signal_mask(uint64_t mask);
+
+    // set_tid_address / set_robust_list state.
+    uint64_t clear_child_tid = 0;
+    uint64_t robust_list_head = 0;
+    uint64_t robust_list_len = 0;
+    std::string comm;  // PR_SET_NAME / /proc/[pid]/comm, at most 15 bytes
+
+    // A handler that replaced the registers wholesale (execve, rt_sigreturn) sets this so the
+    // dispatcher does not overwrite rax with a return value.
+    bool regs_replaced = false;
+
+    // Ends this task (exit(2)) or its whole thread group (exit_group(2), fatal signal).
+    void Exit(int code);
+    void ExitGroup(int wait_status);
+    bool exiting() const { return m_exiting; }
+
+    // Runs the task loop on the calling host thread until the task exits.
+    void Run();
+    // Asks the task's host thread to stop running app code soon (another task's exit_group).
+    void Interrupt();
+
+private:
+    bool HandleFault(const platform::Event& ev);
+    void KillBySignal(int signo);
+
+    Kernel& m_kernel;
+    std::shared_ptr<ThreadGroup> m_tg;
+    pid_t m_tid;
+    std::shared_ptr<mm::MemoryManager> m_mm;
+    std::shared_ptr<fs::FdTable> m_fd_table;
+    std::shared_ptr<fs::FsContext> m_fs_context;
+    platform::Registers m_regs{};
+    Credentials m_creds;
+    uint64_t m_signal_mask = 0;
+    std::unique_ptr<platform::Context> m_context;
+    bool m_exiting = false;
+    std::atomic<platform::Context*> m_running_context{nullptr};
+};
+
+}  // namespace moat::kernel
