@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace moat::kernel {
 
@@ -51,10 +52,19 @@ public:
     uint64_t robust_list_head = 0;
     uint64_t robust_list_len = 0;
     std::string comm;  // PR_SET_NAME / /proc/[pid]/comm, at most 15 bytes
+    struct AltStack {
+        uint64_t sp = 0;
+        uint64_t size = 0;
+        int flags = 0;
+    } altstack;  // sigaltstack(2)
 
     // A handler that replaced the registers wholesale (execve, rt_sigreturn) sets this so the
     // dispatcher does not overwrite rax with a return value.
     bool regs_replaced = false;
+
+    // Replaces the process image (execve(2)): a fresh MemoryManager loaded by the loader, the
+    // registers set to the new entry point. On failure the old image is untouched.
+    Result<void> Exec(const std::string& filename, std::vector<std::string> argv, std::vector<std::string> envp);
 
     // Ends this task (exit(2)) or its whole thread group (exit_group(2), fatal signal).
     void Exit(int code);

@@ -1,0 +1,119 @@
+// `moat do -- CMD ARGS…`: builds a kernel with the host root, runs CMD as PID 1, and passes
+// its exit status back.
+
+#include "fs/exec.h"
+#include "fs/fd_table.h"
+#include "fs/fs_context.h"
+#include "fs/vfs.h"
+#include "platform/base/log.h"
+#include "platform/ptrace/ptrace_platform.h"
+#include "sentry/cli/commands.h"
+#include "sentry/kernel/kernel.h"
+#include "sentry/mm/memory_file.h"
+#include "syscalls/table.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+extern char** environ;
+
+namespace moat::cli {
+namespace {
+
+int Fail(const std::string& what) {
+    fmt::print(stderr, "moat: {}\n", what);
+    return 125;
+}
+
+std::vector<std::string> HostEnvironment() {
+    std::vector<std::string> env;
+    for (char** e = environ; e && *e; ++e)
+        env.emplace_back(*e);
+    return env;
+}
+
+std::string EnvValue(const std::vector<std::string>& env, const std::string& name) {
+    for (const auto& e : env)
+        if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=')
+            return e.substr(name.size() + 1);
+    return "";
+}
+
+}  // namespace
+
+int RunDo(const DoOptions& opts) {
+    if (opts.command.empty())
+        return Fail("do: no command given (usage: moat do [flags] -- CMD ARGS...)"), 2;
+    if (opts.platform != "ptrace")
+        return Fail(fmt::format("do: platform '{}' is not available yet; use --platform=ptrace", opts.platform));
+    if (!opts.debug_log.empty()) {
+        int fd = ::open(opts.debug_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+            return Fail(fmt::format("--debug-log {}: {}", opts.debug_log, strerror(errno)));
+        log::set_debug_file(fd);
+    }
+    // The sentry writes to the caller's stdout; a closed pipe is an EPIPE, not our death.
+    signal(SIGPIPE, SIG_IGN);
+
+    auto memory_file = mm::MemoryFile::Create();
+    if (!memory_file.ok())
+        return Fail(fmt::format("cannot create the memory file: {}", strerror(memory_file.error())));
+    auto platform = platform::CreatePtracePlatform(memory_file.value()->fd());
+    if (!platform.ok())
+        return Fail(fmt::format("cannot start the ptrace platform: {}", strerror(platform.error())));
+    fs::VfsOptions vfs_opts;
+    auto vfs = fs::Vfs::Create(vfs_opts, memory_file.value().get());
+    if (!vfs.ok())
+        return Fail(fmt::format("cannot build the sandbox's root filesystem: {}", strerror(vfs.error())));
+
+    kernel::KernelOptions kopts;
+    kopts.strace = opts.strace;
+    auto kernel = kernel::Kernel::Create(platform.release_value(), memory_file.release_value(), vfs.release_value(), kopts);
+    if (!kernel.ok())
+        return Fail(fmt::format("cannot start the sentry: {}", strerror(kernel.error())));
+    kernel.value()->set_syscall_dispatcher(&syscalls::Dispatch);
+
+    kernel::InitProcess init;
+    init.argv = opts.command;
+    init.envp = HostEnvironment();
+    init.cwd = opts.cwd;
+    if (init.cwd.empty()) {
+        char buf[4096];
+        init.cwd = getcwd(buf, sizeof(buf)) ? buf : "/";
+    }
+    auto fs_ctx = fs::FsContext::Create(kernel.value()->vfs(), init.cwd);
+    if (!fs_ctx.ok()) {
+        init.cwd = "/";
+        fs_ctx = fs::FsContext::Create(kernel.value()->vfs(), init.cwd);
+        if (!fs_ctx.ok())
+            return Fail("cannot enter the sandbox's root directory");
+    }
+    auto path = fs::ResolveInPath(kernel.value()->vfs(), *fs_ctx.value(), opts.command[0], EnvValue(init.envp, "PATH"));
+    if (!path.ok()) {
+        fmt::print(stderr, "moat: {}: {}\n", opts.command[0],
+                   path.error() == ENOENT ? "command not found" : strerror(path.error()));
+        return path.error() == ENOENT ? 127 : 126;
+    }
+    init.path = path.value();
+
+    auto status = kernel.value()->Run(init, fs::FdTable::CreateWithHostStdio());
+    if (!status.ok()) {
+        fmt::print(stderr, "moat: {}: {}\n", opts.command[0], strerror(status.error()));
+        return status.error() == ENOENT ? 127 : 126;
+    }
+    for (const auto& [nr, count] : kernel.value()->unimplemented_counts()) {
+        const auto* e = syscalls::Lookup(nr);
+        log::debug("unimplemented syscall {} ({}): {} calls", nr, e ? e->name : "unknown", count);
+    }
+    int ws = status.value();
+    if (WIFSIGNALED(ws))
+        return 128 + WTERMSIG(ws);
+    return WEXITSTATUS(ws);
+}
+
+}  // namespace moat::cli

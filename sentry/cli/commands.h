@@ -1,0 +1,23 @@
+#pragma once
+#include <string>
+#include <vector>
+
+namespace moat::cli {
+
+struct DoOptions {
+    std::string platform = "ptrace";
+    bool strace = false;
+    std::string debug_log;
+    std::string cwd;
+    std::vector<std::string> command;
+};
+
+struct SyscallsOptions {
+    bool host = false;
+};
+
+// `moat do`: returns the exit status to pass back (128+N for a kill by signal N).
+int RunDo(const DoOptions& opts);
+int RunSyscalls(const SyscallsOptions& opts);
+
+}  // namespace moat::cli

@@ -1,0 +1,48 @@
+// The `moat` command line. Every error is one line on stderr and a non-zero exit.
+
+#include "sentry/cli/commands.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+
+int main(int argc, char** argv) {
+    CLI::App app{"Moat: a user-space kernel that runs untrusted Linux programs in a sandbox", "moat"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "moat 0.1.0");
+
+    moat::cli::DoOptions do_opts;
+    CLI::App* do_cmd = app.add_subcommand("do", "Run a command in a new sandbox: moat do [flags] -- CMD ARGS...");
+    do_cmd->add_option("--platform", do_opts.platform, "Execution platform (ptrace)")
+        ->check(CLI::IsMember({"ptrace", "systrap"}));
+    do_cmd->add_flag("--strace", do_opts.strace, "Print every syscall the sandbox serves, strace-style, to stderr");
+    do_cmd->add_option("--debug-log", do_opts.debug_log, "Write the sentry's debug log to FILE");
+    do_cmd->add_option("--cwd", do_opts.cwd, "Working directory inside the sandbox");
+    do_cmd->prefix_command();
+
+    moat::cli::SyscallsOptions sys_opts;
+    CLI::App* sys_cmd = app.add_subcommand("syscalls", "List the syscall table and each call's support level");
+    sys_cmd->add_flag("--host", sys_opts.host, "List the host syscalls the sentry itself may make");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        fmt::print(stderr, "moat: {} (see 'moat --help')\n", e.what());
+        return 2;
+    }
+
+    if (do_cmd->parsed()) {
+        do_opts.command = do_cmd->remaining();
+        return moat::cli::RunDo(do_opts);
+    }
+    if (sys_cmd->parsed())
+        return moat::cli::RunSyscalls(sys_opts);
+    return 2;
+}

@@ -1,0 +1,100 @@
+#include "sentry/kernel/kernel.h"
+
+#include "fs/fd_table.h"
+#include "fs/fs_context.h"
+#include "fs/vfs.h"
+#include "platform/base/log.h"
+#include "sentry/kernel/task.h"
+#include "sentry/kernel/thread_group.h"
+#include "sentry/kernel/timekeeper.h"
+#include "sentry/loader/vdso.h"
+#include "sentry/mm/memory_file.h"
+#include "sentry/mm/memory_manager.h"
+
+#include <cstring>
+#include <thread>
+
+namespace moat::kernel {
+
+// The release Moat reports: a Linux-like version (so glibc and tools that parse it are happy)
+// that says what it is.
+inline constexpr const char* kRelease = "6.1.0-moat";
+inline constexpr const char* kVersion = "#1 SMP PREEMPT_DYNAMIC Moat";
+
+Result<std::unique_ptr<Kernel>> Kernel::Create(std::unique_ptr<platform::Platform> platform,
+                                               std::unique_ptr<mm::MemoryFile> memory_file,
+                                               std::unique_ptr<fs::Vfs> vfs, KernelOptions options) {
+    std::unique_ptr<Kernel> k(new Kernel());
+    k->m_platform = std::move(platform);
+    k->m_memory_file = std::move(memory_file);
+    k->m_vfs = std::move(vfs);
+    k->m_options = std::move(options);
+    k->m_hostname = k->m_options.hostname;
+    k->m_timekeeper = TRY(Timekeeper::Create(*k->m_memory_file));
+    k->m_vdso = TRY(loader::Vdso::Create(*k->m_memory_file, *k->m_timekeeper));
+    return k;
+}
+
+Kernel::~Kernel() = default;
+
+struct utsname Kernel::utsname() const {
+    struct utsname u{};
+    auto put = [](char* dst, const std::string& s) { strncpy(dst, s.c_str(), sizeof(u.sysname) - 1); };
+    put(u.sysname, "Linux");
+    {
+        std::lock_guard lock(m_lock);
+        put(u.nodename, m_hostname);
+    }
+    put(u.release, kRelease);
+    put(u.version, kVersion);
+    put(u.machine, "x86_64");
+    put(u.domainname, "(none)");
+    return u;
+}
+
+void Kernel::set_hostname(const std::string& name) {
+    std::lock_guard lock(m_lock);
+    m_hostname = name;
+}
+
+pid_t Kernel::AllocatePid() {
+    std::lock_guard lock(m_lock);
+    return m_next_pid++;
+}
+
+std::shared_ptr<ThreadGroup> Kernel::FindThreadGroup(pid_t pid) {
+    std::lock_guard lock(m_lock);
+    auto it = m_thread_groups.find(pid);
+    return it == m_thread_groups.end() ? nullptr : it->second.lock();
+}
+
+void Kernel::CountUnimplemented(uint64_t nr) {
+    std::lock_guard lock(m_lock);
+    ++m_unimplemented[nr];
+}
+
+std::map<uint64_t, uint64_t> Kernel::unimplemented_counts() const {
+    std::lock_guard lock(m_lock);
+    return m_unimplemented;
+}
+
+Result<int> Kernel::Run(const InitProcess& init, std::shared_ptr<fs::FdTable> fds) {
+    pid_t pid = AllocatePid();
+    auto tg = std::make_shared<ThreadGroup>(*this, pid, 0);
+    {
+        std::lock_guard lock(m_lock);
+        m_thread_groups[pid] = tg;
+    }
+    auto task = std::make_unique<Task>(*this, tg, pid);
+    task->set_fd_table(std::move(fds));
+    task->set_fs_context(TRY(fs::FsContext::Create(*m_vfs, init.cwd)));
+    TRY(task->Exec(init.path, init.argv, init.envp));
+    task->regs_replaced = false;
+
+    std::thread runner([&] { task->Run(); });
+    runner.join();
+    tg->WaitUntilEmpty();
+    return tg->wait_status();
+}
+
+}  // namespace moat::kernel

@@ -1,0 +1,58 @@
+#include "fs/exec.h"
+#include "platform/base/log.h"
+#include "sentry/kernel/kernel.h"
+#include "sentry/kernel/task.h"
+#include "sentry/kernel/thread_group.h"
+#include "sentry/loader/loader.h"
+#include "sentry/loader/vdso.h"
+#include "sentry/mm/memory_manager.h"
+
+#include <sys/random.h>
+
+namespace moat::kernel {
+
+// x86-64 user segment selectors (__USER_CS, __USER_DS).
+inline constexpr uint64_t kUserCs = 0x33;
+inline constexpr uint64_t kUserDs = 0x2b;
+
+Result<void> Task::Exec(const std::string& filename, std::vector<std::string> argv, std::vector<std::string> envp) {
+    auto new_mm = TRY(mm::MemoryManager::Create(m_kernel.memory_file(), m_kernel.platform()));
+
+    loader::LoadRequest req;
+    req.filename = filename;
+    req.argv = std::move(argv);
+    req.envp = std::move(envp);
+    req.open = fs::MakeExecOpener(*this);
+    req.vdso = &m_kernel.vdso();
+    struct rlimit stack = m_tg->rlimit(RLIMIT_STACK);
+    req.stack_size_limit = stack.rlim_cur == RLIM_INFINITY ? (8ull << 20) : stack.rlim_cur;
+    auto loaded = TRY(loader::LoadProgram(*new_mm, req));
+
+    // Point of no return: the new image replaces the old one.
+    new_mm->layout().exe_path = loaded.exe_path;
+    m_mm = std::move(new_mm);
+    m_regs = platform::Registers{};
+    m_regs.rip = loaded.entry;
+    m_regs.rsp = loaded.stack_pointer;
+    m_regs.cs = kUserCs;
+    m_regs.ss = kUserDs;
+    m_regs.eflags = 0x202;  // IF, and the always-one bit
+    m_regs.orig_rax = static_cast<uint64_t>(-1);
+    regs_replaced = true;
+
+    // Linux resets handled signals to SIG_DFL on exec; ignored ones stay ignored.
+    for (int sig = 1; sig <= kNumSignals; ++sig) {
+        KernelSigaction act = m_tg->sigaction(sig);
+        if (act.handler > 1)
+            m_tg->set_sigaction(sig, KernelSigaction{});
+    }
+    size_t slash = loaded.exe_path.rfind('/');
+    comm = loaded.exe_path.substr(slash == std::string::npos ? 0 : slash + 1, 15);
+    clear_child_tid = 0;
+    robust_list_head = 0;
+    robust_list_len = 0;
+    log::debug("[{}] exec {} entry {:#x} sp {:#x}", m_tid, loaded.exe_path, loaded.entry, loaded.stack_pointer);
+    return {};
+}
+
+}  // namespace moat::kernel

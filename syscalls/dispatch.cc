@@ -1,0 +1,66 @@
+#include "platform/base/log.h"
+#include "sentry/kernel/kernel.h"
+#include "sentry/kernel/task.h"
+#include "syscalls/strace.h"
+#include "syscalls/table.h"
+
+#include <unistd.h>
+
+#include <sys/syscall.h>
+
+namespace moat::syscalls {
+
+namespace {
+void WriteStrace(kernel::Task& task, const std::string& line) {
+    int fd = task.kernel().options().strace_fd;
+    std::string s = line;
+    s.push_back('\n');
+    const char* p = s.data();
+    size_t n = s.size();
+    while (n > 0) {
+        ssize_t w = ::write(fd, p, n);
+        if (w <= 0)
+            return;
+        p += w;
+        n -= static_cast<size_t>(w);
+    }
+}
+}  // namespace
+
+void Dispatch(kernel::Task& task) {
+    platform::Registers& r = task.regs();
+    const uint64_t nr = r.orig_rax;
+    const SyscallArgs args = {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9};
+    const bool strace = task.kernel().options().strace;
+
+    const SyscallEntry* entry = Lookup(nr);
+    // exit and exit_group do not return: strace prints them before they happen.
+    if (strace && (nr == SYS_exit || nr == SYS_exit_group))
+        WriteStrace(task, FormatSyscall(task, nr, args, 0, false));
+
+    int64_t ret;
+    if (entry && entry->handler) {
+        SyscallResult res = entry->handler(task, args);
+        ret = res.ok() ? static_cast<int64_t>(res.value()) : -static_cast<int64_t>(res.error());
+    } else {
+        task.kernel().CountUnimplemented(nr);
+        log::debug("[{}] unimplemented syscall {} ({})", task.tid(), nr, entry ? entry->name : "unknown");
+        ret = -ENOSYS;
+    }
+    // FIXME(#3): restart codes become EINTR or a restart in signal delivery; without
+    // delivery yet, a restartable call that was interrupted simply reports EINTR.
+    if (ret == -ERESTARTSYS || ret == -ERESTARTNOINTR || ret == -ERESTARTNOHAND || ret == -ERESTART_RESTARTBLOCK)
+        ret = -EINTR;
+
+    if (task.regs_replaced) {
+        task.regs_replaced = false;
+        if (strace)
+            WriteStrace(task, FormatSyscall(task, nr, args, 0, true));
+        return;
+    }
+    r.rax = static_cast<uint64_t>(ret);
+    if (strace && nr != SYS_exit && nr != SYS_exit_group)
+        WriteStrace(task, FormatSyscall(task, nr, args, ret, true));
+}
+
+}  // namespace moat::syscalls

@@ -1,0 +1,152 @@
+// Process identity and lifetime: exit, exit_group, getpid & friends, set_tid_address,
+// robust lists, arch_prctl, prctl.
+
+#include "sentry/kernel/kernel.h"
+#include "sentry/kernel/task.h"
+#include "sentry/kernel/thread_group.h"
+#include "sentry/mm/memory_manager.h"
+#include "syscalls/handlers.h"
+
+#include <asm/prctl.h>
+#include <linux/prctl.h>
+#include <sys/prctl.h>
+
+#include <cstring>
+
+namespace moat::syscalls {
+
+// Implements Linux exit(2): ends the calling thread; the last thread's exit ends the process.
+SyscallResult sys_exit(kernel::Task& t, const SyscallArgs& a) {
+    int code = arg_int(a, 0) & 0xff;
+    if (t.thread_group().tasks().size() <= 1)
+        t.ExitGroup(code << 8);
+    else
+        t.Exit(code);
+    return 0;
+}
+
+// Implements Linux exit_group(2).
+SyscallResult sys_exit_group(kernel::Task& t, const SyscallArgs& a) {
+    t.ExitGroup((arg_int(a, 0) & 0xff) << 8);
+    return 0;
+}
+
+// Implements Linux getpid(2): the sandbox's own PID (PID 1 for the first process).
+SyscallResult sys_getpid(kernel::Task& t, const SyscallArgs&) { return static_cast<uint64_t>(t.pid()); }
+// Implements Linux gettid(2).
+SyscallResult sys_gettid(kernel::Task& t, const SyscallArgs&) { return static_cast<uint64_t>(t.tid()); }
+// Implements Linux getppid(2): 0 for PID 1, as in a fresh PID namespace.
+SyscallResult sys_getppid(kernel::Task& t, const SyscallArgs&) {
+    return static_cast<uint64_t>(t.thread_group().parent_pid());
+}
+// Implements Linux getpgrp(2).
+SyscallResult sys_getpgrp(kernel::Task& t, const SyscallArgs&) { return static_cast<uint64_t>(t.thread_group().pgid()); }
+
+// Implements Linux getpgid(2) for the caller (other processes arrive with #3).
+SyscallResult sys_getpgid(kernel::Task& t, const SyscallArgs& a) {
+    pid_t pid = arg_int(a, 0);
+    if (pid != 0 && pid != t.pid())
+        return Error(ESRCH);
+    return static_cast<uint64_t>(t.thread_group().pgid());
+}
+
+// Implements Linux getsid(2) for the caller.
+SyscallResult sys_getsid(kernel::Task& t, const SyscallArgs& a) {
+    pid_t pid = arg_int(a, 0);
+    if (pid != 0 && pid != t.pid())
+        return Error(ESRCH);
+    return static_cast<uint64_t>(t.thread_group().sid());
+}
+
+// Implements Linux set_tid_address(2).
+SyscallResult sys_set_tid_address(kernel::Task& t, const SyscallArgs& a) {
+    t.clear_child_tid = a[0];
+    return static_cast<uint64_t>(t.tid());
+}
+
+// Implements Linux set_robust_list(2): recorded; walked on thread death once threads land.
+SyscallResult sys_set_robust_list(kernel::Task& t, const SyscallArgs& a) {
+    if (a[1] != 3 * sizeof(uint64_t))  // sizeof(struct robust_list_head)
+        return Error(EINVAL);
+    t.robust_list_head = a[0];
+    t.robust_list_len = a[1];
+    return 0;
+}
+
+// Implements Linux get_robust_list(2) for the caller.
+SyscallResult sys_get_robust_list(kernel::Task& t, const SyscallArgs& a) {
+    pid_t pid = arg_int(a, 0);
+    if (pid != 0 && pid != t.tid())
+        return Error(ESRCH);
+    TRY(t.mm().CopyOutObject<uint64_t>(arg_addr(a, 1), t.robust_list_head));
+    TRY(t.mm().CopyOutObject<uint64_t>(arg_addr(a, 2), t.robust_list_len));
+    return 0;
+}
+
+// Implements Linux arch_prctl(2): the FS/GS bases; CPUID faulting is not offered.
+SyscallResult sys_arch_prctl(kernel::Task& t, const SyscallArgs& a) {
+    // Linux refuses bases at or above TASK_SIZE_MAX with EPERM.
+    constexpr uint64_t kTaskSizeMax = (1ull << 47) - 4096;
+    platform::Registers& r = t.regs();
+    switch (arg_int(a, 0)) {
+    case ARCH_SET_FS:
+        if (a[1] >= kTaskSizeMax)
+            return Error(EPERM);
+        r.fs_base = a[1];
+        return 0;
+    case ARCH_SET_GS:
+        if (a[1] >= kTaskSizeMax)
+            return Error(EPERM);
+        r.gs_base = a[1];
+        return 0;
+    case ARCH_GET_FS:
+        TRY(t.mm().CopyOutObject<uint64_t>(arg_addr(a, 1), r.fs_base));
+        return 0;
+    case ARCH_GET_GS:
+        TRY(t.mm().CopyOutObject<uint64_t>(arg_addr(a, 1), r.gs_base));
+        return 0;
+    case ARCH_GET_CPUID:
+        return 1;  // CPUID is not faulting
+    case ARCH_SET_CPUID:
+        return a[1] ? SyscallResult(0) : SyscallResult(Error(ENODEV));
+    default:
+        return Error(EINVAL);
+    }
+}
+
+// Implements Linux prctl(2): the name, dumpable and no_new_privs; the rest arrives with #3.
+SyscallResult sys_prctl(kernel::Task& t, const SyscallArgs& a) {
+    switch (arg_int(a, 0)) {
+    case PR_SET_NAME: {
+        char name[16] = {};
+        // Linux copies up to 16 bytes and terminates; a short readable string is fine.
+        for (size_t i = 0; i < sizeof(name) - 1; ++i) {
+            TRY(t.mm().CopyIn(mm::UserAddr(a[1] + i), &name[i], 1));
+            if (!name[i])
+                break;
+        }
+        t.comm = name;
+        return 0;
+    }
+    case PR_GET_NAME: {
+        char name[16] = {};
+        strncpy(name, t.comm.c_str(), sizeof(name) - 1);
+        TRY(t.mm().CopyOut(arg_addr(a, 1), name, sizeof(name)));
+        return 0;
+    }
+    case PR_GET_DUMPABLE:
+        return 1;
+    case PR_SET_DUMPABLE:
+        return a[1] <= 1 ? SyscallResult(0) : SyscallResult(Error(EINVAL));
+    case PR_SET_NO_NEW_PRIVS:
+        return (a[1] == 1 && !a[2] && !a[3] && !a[4]) ? SyscallResult(0) : SyscallResult(Error(EINVAL));
+    case PR_GET_NO_NEW_PRIVS:
+        return 0;
+    case PR_CAPBSET_READ:
+        return a[1] <= 40 ? SyscallResult(1) : SyscallResult(Error(EINVAL));
+    default:
+        return Error(EINVAL);
+    }
+}
+
+}  // namespace moat::syscalls
