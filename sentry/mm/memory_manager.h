@@ -110,6 +110,15 @@ public:
     std::vector<VmaInfo> Vmas() const;
     uint64_t resident_pages() const;                   // for /proc statm/status
     uint64_t virtual_size() const;
+    // RLIMIT_STACK: how far a MAP_GROWSDOWN area may grow (default 8 MiB).
+    void set_stack_limit(uint64_t bytes);
+    // Where top-down mmap placement starts (just under the stack gap, like Linux's mmap_base).
+    uint64_t mmap_base() const;
+
+    // ---- fork ----
+    // A new address space with the same VMAs: shared mappings share frames, private frames
+    // are shared copy-on-write (the first write on either side copies).
+    Result<std::shared_ptr<MemoryManager>> Fork();
 
 private:
     MemoryManager(MemoryFile& mf, std::shared_ptr<platform::AddressSpace> as, uint64_t min, uint64_t max);
