@@ -23,6 +23,8 @@ public:
     // The clock as the sandbox sees it; EINVAL for an unknown clock id.
     Result<struct timespec> Now(clockid_t clock);
     Result<struct timespec> Resolution(clockid_t clock);
+    // Re-measures the TSC rate now and republishes (tests; waits for the update).
+    void RecalibrateNow();
 
 private:
     Timekeeper() = default;
