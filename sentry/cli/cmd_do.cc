@@ -47,8 +47,10 @@ std::string EnvValue(const std::vector<std::string>& env, const std::string& nam
 }  // namespace
 
 int RunDo(const DoOptions& opts) {
-    if (opts.command.empty())
-        return Fail("do: no command given (usage: moat do [flags] -- CMD ARGS...)"), 2;
+    if (opts.command.empty()) {
+        Fail("do: no command given (usage: moat do [flags] -- CMD ARGS...)");
+        return 2;
+    }
     if (opts.platform != "ptrace")
         return Fail(fmt::format("do: platform '{}' is not available yet; use --platform=ptrace", opts.platform));
     if (!opts.debug_log.empty()) {
@@ -67,9 +69,10 @@ int RunDo(const DoOptions& opts) {
     if (!platform.ok())
         return Fail(fmt::format("cannot start the ptrace platform: {}", strerror(platform.error())));
     fs::VfsOptions vfs_opts;
-    auto vfs = fs::Vfs::Create(vfs_opts, memory_file.value().get());
+    auto vfs = fs::Vfs::Create(vfs_opts);
     if (!vfs.ok())
         return Fail(fmt::format("cannot build the sandbox's root filesystem: {}", strerror(vfs.error())));
+    vfs.value()->set_memory_file(memory_file.value().get());
 
     kernel::KernelOptions kopts;
     kopts.strace = opts.strace;
