@@ -1,0 +1,147 @@
+// Guest microbenchmarks: the per-iteration cost of a few syscall shapes, measured from inside
+// whatever runs this program (natively, `moat do`, runsc, proot). Plain C++ and std::chrono, so
+// it depends on nothing that a sandbox might not provide.
+//
+//   syscall_bench [--repetitions R] [--min-time-ms T] [WORKLOAD...]
+//
+// For each workload: calibrate an iteration count that takes about T ms (default 100), run R
+// repetitions (default 5), print "NAME<TAB>MEDIAN_NS_PER_ITERATION<TAB>ITERATIONS" on stdout.
+// bench/compare parses that format; keep it stable.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr char kFile[] = "/etc/os-release";
+
+volatile uint64_t g_sink;  // keeps results observable so nothing is optimised away
+
+bool GetPpid() {
+    g_sink = g_sink + static_cast<uint64_t>(syscall(SYS_getppid));
+    return true;
+}
+
+bool ClockGettime() {
+    timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return false;  // glibc: the vDSO
+    g_sink = g_sink + static_cast<uint64_t>(ts.tv_nsec);
+    return true;
+}
+
+bool OpenReadClose() {
+    char buf[4096];
+    int fd = open(kFile, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    ssize_t n = read(fd, buf, sizeof buf);
+    close(fd);
+    if (n <= 0) return false;
+    g_sink = g_sink + static_cast<uint64_t>(buf[0]);
+    return true;
+}
+
+bool Stat() {
+    struct stat st;
+    if (stat(kFile, &st) != 0) return false;
+    g_sink = g_sink + static_cast<uint64_t>(st.st_size);
+    return true;
+}
+
+struct Workload {
+    char const* name;
+    bool (*body)();
+};
+
+constexpr Workload kWorkloads[] = {
+    {"getppid", GetPpid},
+    {"clock_gettime", ClockGettime},
+    {"open_read_close", OpenReadClose},
+    {"stat", Stat},
+};
+
+using Clock = std::chrono::steady_clock;
+
+// Runs `iterations` iterations; returns elapsed nanoseconds, or -1 if the body failed.
+int64_t Run(Workload const& w, uint64_t iterations) {
+    auto start = Clock::now();
+    for (uint64_t i = 0; i < iterations; ++i) {
+        if (!w.body()) return -1;
+    }
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+}
+
+int Usage() {
+    fprintf(stderr, "usage: syscall_bench [--repetitions R] [--min-time-ms T] [WORKLOAD...]\nworkloads:");
+    for (auto const& w : kWorkloads) fprintf(stderr, " %s", w.name);
+    fprintf(stderr, "\n");
+    return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int repetitions = 5;
+    int64_t min_time_ns = 100'000'000;
+    std::vector<Workload> selected;
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg == "--repetitions" && i + 1 < argc) {
+            repetitions = std::max(1, atoi(argv[++i]));
+        } else if (arg == "--min-time-ms" && i + 1 < argc) {
+            min_time_ns = std::max(1, atoi(argv[++i])) * int64_t{1'000'000};
+        } else if (arg == "--list") {
+            for (auto const& w : kWorkloads) printf("%s\n", w.name);
+            return 0;
+        } else {
+            auto it = std::find_if(std::begin(kWorkloads), std::end(kWorkloads),
+                                   [&](Workload const& w) { return arg == w.name; });
+            if (it == std::end(kWorkloads)) return Usage();
+            selected.push_back(*it);
+        }
+    }
+    if (selected.empty()) selected.assign(std::begin(kWorkloads), std::end(kWorkloads));
+
+    for (auto const& w : selected) {
+        // Calibrate: double until one run takes a tenth of the target, then scale.
+        uint64_t iterations = 1;
+        int64_t elapsed = 0;
+        for (;;) {
+            elapsed = Run(w, iterations);
+            if (elapsed < 0) {
+                fprintf(stderr, "syscall_bench: %s failed: %s\n", w.name, strerror(errno));
+                return 1;
+            }
+            if (elapsed >= min_time_ns / 10 || iterations >= (uint64_t{1} << 40)) break;
+            iterations *= 2;
+        }
+        iterations = std::max<uint64_t>(1, iterations * static_cast<uint64_t>(min_time_ns) /
+                                               static_cast<uint64_t>(std::max<int64_t>(elapsed, 1)));
+        std::vector<double> per_iteration;
+        for (int r = 0; r < repetitions; ++r) {
+            int64_t ns = Run(w, iterations);
+            if (ns < 0) {
+                fprintf(stderr, "syscall_bench: %s failed: %s\n", w.name, strerror(errno));
+                return 1;
+            }
+            per_iteration.push_back(static_cast<double>(ns) / static_cast<double>(iterations));
+        }
+        std::sort(per_iteration.begin(), per_iteration.end());
+        printf("%s\t%.1f\t%llu\n", w.name, per_iteration[per_iteration.size() / 2],
+               static_cast<unsigned long long>(iterations));
+        fflush(stdout);
+    }
+    return 0;
+}
