@@ -1,6 +1,7 @@
 // Signal bookkeeping for program start-up: actions and masks are recorded; delivery arrives
 // with the signals issue (#3).
 
+#include "sentry/kernel/signals.h"
 #include "sentry/kernel/task.h"
 #include "sentry/kernel/thread_group.h"
 #include "sentry/mm/memory_manager.h"
@@ -85,6 +86,48 @@ SyscallResult sys_sigaltstack(kernel::Task& t, const SyscallArgs& a) {
         }
     }
     return 0;
+}
+
+}  // namespace moat::syscalls
+
+namespace moat::syscalls {
+
+namespace {
+// Sending within the one process Moat runs today; other processes arrive with #3.
+SyscallResult SendToSelf(kernel::Task& t, pid_t target_pid, int sig) {
+    if (sig < 0 || sig > kernel::kNumSignals)
+        return Error(EINVAL);
+    if (target_pid != t.pid())
+        return Error(ESRCH);
+    if (sig != 0)
+        kernel::SendSignalToGroup(t, sig);
+    return 0;
+}
+}  // namespace
+
+// Implements Linux kill(2) for the caller's own process (and its group: pid 0 / -1).
+SyscallResult sys_kill(kernel::Task& t, const SyscallArgs& a) {
+    pid_t pid = arg_int(a, 0);
+    int sig = arg_int(a, 1);
+    if (pid == 0 || pid == -1 || pid == -t.thread_group().pgid())
+        pid = t.pid();
+    return SendToSelf(t, pid, sig);
+}
+
+// Implements Linux tkill(2).
+SyscallResult sys_tkill(kernel::Task& t, const SyscallArgs& a) {
+    pid_t tid = arg_int(a, 0);
+    if (tid <= 0)
+        return Error(EINVAL);
+    return SendToSelf(t, tid == t.tid() ? t.pid() : -1, arg_int(a, 1));
+}
+
+// Implements Linux tgkill(2).
+SyscallResult sys_tgkill(kernel::Task& t, const SyscallArgs& a) {
+    pid_t tgid = arg_int(a, 0), tid = arg_int(a, 1);
+    if (tgid <= 0 || tid <= 0)
+        return Error(EINVAL);
+    return SendToSelf(t, (tgid == t.pid() && tid == t.tid()) ? t.pid() : -1, arg_int(a, 2));
 }
 
 }  // namespace moat::syscalls

@@ -8,6 +8,7 @@
 #include "platform/platform.h"
 #include "platform/base/result.h"
 #include "sentry/kernel/forward.h"
+#include "sentry/kernel/futex.h"
 
 #include <sys/types.h>
 #include <sys/utsname.h>
@@ -61,6 +62,7 @@ public:
     fs::Vfs& vfs() { return *m_vfs; }
     Timekeeper& timekeeper() { return *m_timekeeper; }
     loader::Vdso& vdso() { return *m_vdso; }
+    FutexTable& futexes() { return m_futexes; }
     const KernelOptions& options() const { return m_options; }
 
     void set_syscall_dispatcher(SyscallDispatcher d) { m_dispatcher = d; }
@@ -90,6 +92,7 @@ private:
     std::unique_ptr<loader::Vdso> m_vdso;
     KernelOptions m_options;
     SyscallDispatcher m_dispatcher = nullptr;
+    FutexTable m_futexes;
 
     mutable std::mutex m_lock;
     pid_t m_next_pid = 1;                                        // guarded by m_lock

@@ -39,6 +39,8 @@ void Task::ExitGroup(int wait_status) {
 void Task::Interrupt() {
     if (platform::Context* ctx = m_running_context.load())
         ctx->Interrupt();
+    // A task blocked in the sentry (futex wait) re-checks why it should stop.
+    m_kernel.futexes().WakeAll();
 }
 
 void Task::KillBySignal(int signo) {

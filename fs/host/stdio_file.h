@@ -1,0 +1,52 @@
+#pragma once
+// The sentry's own stdin/stdout/stderr as the app's fds 0-2 (FdTable::CreateWithHostStdio).
+// Each file holds a dup of the host fd (the app never holds a host fd):
+//  - HostStreamFile: a pipe, regular file, socket or /dev/null: read/write/lseek pass
+//    through to the host fd (so a regular stdin keeps the host's shared offset);
+//  - TtyFile: the same for a terminal, plus the terminal ioctls answered by the host tty.
+// O_NONBLOCK is the sandbox's own (kept in the file's status flags, emulated with poll):
+// setting it on the host fd would change the user's terminal for every other process.
+// These are the only host fds outside HostIo; they are the sentry's own stdio, not files of
+// the sandbox's filesystem.
+
+#include "fs/file.h"
+#include "platform/base/unique_fd.h"
+
+#include <memory>
+
+namespace moat::fs {
+
+class HostStreamFile : public File {
+public:
+    // Takes a dup of `host_fd`; EBADF if it is closed.
+    static Result<std::shared_ptr<HostStreamFile>> Create(int host_fd);
+
+    HostStreamFile(int flags, UniqueFd fd) : File(flags), m_fd(std::move(fd)) {}
+
+    Result<InodeAttr> Stat() override;
+    Result<size_t> Read(IoDst& dst) override;
+    Result<size_t> PRead(IoDst& dst, uint64_t offset) override;
+    Result<size_t> Write(IoSrc& src) override;
+    Result<size_t> PWrite(IoSrc& src, uint64_t offset) override;
+    Result<int64_t> Seek(int64_t offset, int whence) override;
+    Result<int64_t> BytesReadable() override;
+    bool seekable() const override;
+
+    int host_fd() const { return m_fd.get(); }
+
+protected:
+    // EAGAIN when O_NONBLOCK is set and the host fd is not ready for `events`.
+    Result<void> WaitReady(short events);
+
+    UniqueFd m_fd;
+    bool m_seekable = false;
+};
+
+class TtyFile final : public HostStreamFile {
+public:
+    TtyFile(int flags, UniqueFd fd) : HostStreamFile(flags, std::move(fd)) {}
+    Result<uint64_t> Ioctl(kernel::Task& task, uint32_t request, uint64_t arg) override;
+    bool is_tty() const override { return true; }
+};
+
+}  // namespace moat::fs

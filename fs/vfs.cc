@@ -1,0 +1,232 @@
+#include "fs/vfs.h"
+
+#include "fs/host/filesystem.h"
+#include "fs/proc/filesystem.h"
+#include "fs/vfs/directory_file.h"
+#include "fs/vfs/permissions.h"
+#include "platform/base/log.h"
+
+namespace moat::fs {
+
+namespace {
+
+// Linux's VALID_OPEN_FLAGS.
+constexpr int kValidOpenFlags = O_RDONLY | O_WRONLY | O_RDWR | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND |
+                                O_NONBLOCK | O_SYNC | O_DSYNC | O_ASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY |
+                                O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_PATH | O_TMPFILE;
+constexpr int kPathFlags = O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC;
+// The kernel's __O_TMPFILE bit alone (glibc's __O_TMPFILE includes O_DIRECTORY).
+constexpr int kTmpFileBit = 020000000;
+
+int AccessMaskOf(int flags) {
+    int mask = 0;
+    switch (flags & O_ACCMODE) {
+    case O_RDONLY: mask = kMayRead; break;
+    case O_WRONLY: mask = kMayWrite; break;
+    default: mask = kMayRead | kMayWrite; break;  // O_RDWR, and 3 (ioctl-only) needs both
+    }
+    if (flags & O_TRUNC)
+        mask |= kMayWrite;
+    return mask;
+}
+
+bool IsDataType(uint32_t type) { return type == S_IFREG || type == S_IFDIR || type == S_IFLNK; }
+
+}  // namespace
+
+Result<int> NormalizeOpenFlags(int flags) {
+    flags &= kValidOpenFlags;
+    flags |= O_LARGEFILE;  // force_o_largefile() on 64-bit
+    if (flags & O_PATH)
+        return flags & kPathFlags;
+    if ((flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY))
+        return Error(EINVAL);
+    if (flags & kTmpFileBit) {
+        if ((flags & (O_TMPFILE | O_CREAT)) != O_TMPFILE)
+            return Error(EINVAL);
+        if ((flags & O_ACCMODE) == O_RDONLY)
+            return Error(EINVAL);
+    }
+    return flags;
+}
+
+int StatusFlagsOf(int flags) { return flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC); }
+
+Result<std::unique_ptr<Vfs>> Vfs::Create(const VfsOptions& opts) {
+    auto host = TRY(HostFileSystem::Create(HostIo::Direct(), opts.host_root, /*read_only=*/true,
+                                           opts.dentry_cache_capacity));
+    auto root_inode = TRY(host->TakeRootInode());
+    if (!root_inode->is_dir())
+        return Error(ENOTDIR);
+    std::unique_ptr<Vfs> vfs(new Vfs());
+    vfs->m_filesystems.push_back(host);
+    vfs->m_mounts.SetRoot(host, Dentry::CreateRoot(std::move(root_inode)), kMountReadOnly | kMountNoDev);
+
+    if (opts.mount_proc) {
+        PathWalker walker(vfs->m_mounts, FsCaller{}, vfs->root());
+        auto mp = walker.Resolve(vfs->root(), "/proc", kWalkDirectory);
+        if (mp.ok()) {
+            auto proc = ProcFileSystem::Create();
+            vfs->m_filesystems.push_back(proc);
+            TRY(vfs->MountAt(*mp, proc, proc->MakeRootInode(), kMountNoSuid | kMountNoDev | kMountNoExec));
+        } else {
+            log::debug("fs: no /proc directory under {} ({}); procfs not mounted", opts.host_root, mp.error());
+        }
+    }
+    return vfs;
+}
+
+Vfs::~Vfs() {
+    // The dentry caches hold inodes which hold their filesystems: break the cycle.
+    for (auto& fs : m_filesystems)
+        fs->dentry_cache().Clear();
+}
+
+void Vfs::set_memory_file(mm::MemoryFile* mf) {
+    m_memory_file.store(mf, std::memory_order_release);
+    for (auto& fs : m_filesystems)
+        if (auto* host = dynamic_cast<HostFileSystem*>(fs.get()))
+            host->set_memory_file(mf);
+}
+
+VfsPath Vfs::root() const {
+    auto m = m_mounts.root_mount();
+    return VfsPath{m, m->root()};
+}
+
+Result<std::shared_ptr<Mount>> Vfs::MountAt(const VfsPath& mountpoint, std::shared_ptr<FileSystem> fs,
+                                            std::shared_ptr<Inode> root, int flags) {
+    if (!mountpoint.inode().is_dir() || !root->is_dir())
+        return Error(ENOTDIR);
+    return m_mounts.Add(mountpoint, std::move(fs), Dentry::CreateRoot(std::move(root)), flags);
+}
+
+Result<VfsPath> Vfs::Resolve(const FsCaller& caller, const VfsPath& root, const VfsPath& start, std::string_view path,
+                             unsigned walk_flags) {
+    if (path.size() >= kPathMax)
+        return Error(ENAMETOOLONG);
+    PathWalker walker(m_mounts, caller, root);
+    return walker.Resolve(start, path, walk_flags);
+}
+
+Result<std::shared_ptr<File>> Vfs::OpenAt(const FsCaller& caller, const VfsPath& root, const VfsPath& start,
+                                          std::string_view path, int flags, uint32_t /*mode*/) {
+    flags = TRY(NormalizeOpenFlags(flags));
+    if (path.size() >= kPathMax)
+        return Error(ENAMETOOLONG);
+    PathWalker walker(m_mounts, caller, root);
+
+    if (flags & kTmpFileBit) {
+        // O_TMPFILE names the directory to create an unnamed file in.
+        VfsPath dir = TRY(walker.Resolve(start, path, kWalkFollow | kWalkDirectory));
+        if (dir.mount->read_only())
+            return Error(EROFS);
+        return Error(EOPNOTSUPP);  // FIXME(#fs-tmpfs): no writable filesystem yet
+    }
+
+    const bool creat = flags & O_CREAT;
+    const bool excl = creat && (flags & O_EXCL);
+    // O_CREAT|O_EXCL never follows a final symlink (it is EEXIST, even dangling).
+    const bool follow = !(flags & O_NOFOLLOW) && !excl;
+
+    TRY(walker.WalkParent(start, path));
+    VfsPath target;
+    for (;;) {
+        if (creat && walker.last_type() == PathWalker::LastType::Normal) {
+            if (walker.trailing_slash())
+                return Error(EISDIR);
+            auto found = TRY(walker.LookupLastOptional());
+            if (!found) {
+                // Linux asks for write access to the mount first (EROFS), then permission on the
+                // directory, then the filesystem's create.
+                const VfsPath& dir = walker.dir();
+                if (dir.mount->read_only())
+                    return Error(EROFS);
+                TRY(CheckPermission(caller.creds, dir.inode().CachedAttr(), kMayWrite | kMayExec));
+                return Error(EACCES);  // FIXME(#fs-tmpfs): no filesystem here can create files yet
+            }
+            if (excl)
+                return Error(EEXIST);
+            target = std::move(*found);
+        } else {
+            target = TRY(walker.LookupLast());
+        }
+        if (target.inode().is_symlink() && (follow || walker.trailing_slash())) {
+            TRY(walker.FollowLast(target));
+            continue;
+        }
+        break;
+    }
+
+    Inode& inode = target.inode();
+    if (creat && inode.is_dir())
+        return Error(EISDIR);
+    if (((flags & O_DIRECTORY) || walker.trailing_slash()) && !inode.is_dir())
+        return Error(ENOTDIR);
+    return OpenPath(caller, target, flags);
+}
+
+Result<std::shared_ptr<File>> Vfs::OpenPath(const FsCaller& caller, const VfsPath& target, int flags) {
+    Inode& inode = target.inode();
+    if ((flags & O_DIRECTORY) && !inode.is_dir())
+        return Error(ENOTDIR);
+    if (flags & O_PATH)
+        return std::make_shared<File>(StatusFlagsOf(flags), target);
+
+    const bool read_only = target.mount->read_only();
+    if ((flags & O_TRUNC) && inode.is_regular() && read_only)
+        return Error(EROFS);
+
+    // may_open
+    int mask = AccessMaskOf(flags);
+    switch (inode.type()) {
+    case S_IFLNK:
+        return Error(ELOOP);
+    case S_IFDIR:
+        if (mask & kMayWrite)
+            return Error(EISDIR);
+        break;
+    case S_IFCHR:
+    case S_IFBLK:
+        if (target.mount->flags() & kMountNoDev)
+            return Error(EACCES);
+        break;
+    default:
+        break;
+    }
+    if ((mask & kMayWrite) && IsDataType(inode.type()) && read_only)
+        return Error(EROFS);
+    InodeAttr attr = inode.CachedAttr();
+    TRY(CheckPermission(caller.creds, attr, mask));
+    if ((flags & O_NOATIME) && caller.creds && caller.creds->fsuid != 0 && caller.creds->fsuid != attr.uid)
+        return Error(EPERM);
+
+    int status = StatusFlagsOf(flags);
+    if (inode.is_dir())
+        return std::shared_ptr<File>(std::make_shared<DirectoryFile>(status, target));
+    return inode.Open(caller, target, status);
+}
+
+Result<std::string> Vfs::ReadLink(const FsCaller& caller, const VfsPath& link) {
+    if (!link.inode().is_symlink())
+        return Error(EINVAL);
+    return link.inode().ReadLink(caller);
+}
+
+Result<void> Vfs::Access(const FsCaller& caller, const VfsPath& target, int mode) {
+    if (mode == F_OK)
+        return {};
+    Inode& inode = target.inode();
+    if ((mode & W_OK) && IsDataType(inode.type()) && target.mount->read_only())
+        return Error(EROFS);
+    int mask = 0;
+    if (mode & R_OK)
+        mask |= kMayRead;
+    if (mode & W_OK)
+        mask |= kMayWrite;
+    if (mode & X_OK)
+        mask |= kMayExec;
+    return CheckPermission(caller.creds, inode.CachedAttr(), mask);
+}
+
+}  // namespace moat::fs

@@ -1,0 +1,86 @@
+#pragma once
+// Vfs: the mount tree of the sandbox and the syscall-shaped operations on it (open, stat,
+// readlink, access…), each doing Linux's checks in Linux's order. One per Kernel.
+//
+// Lock order (all of fs/; see README.md): FsContext::m_lock and FdTable::m_lock are leaves
+// taken only to copy out references; File::m_pos_lock → inode locks (HostInode::m_lock →
+// HostFileSystem::m_inodes_lock) → HostPageCache::m_lock → MemoryFile; Dentry::m_lock,
+// DentryCache::m_lock and MountTable::m_lock are leaves.
+
+#include "fs/file.h"
+#include "fs/vfs/caller.h"
+#include "fs/vfs/mount.h"
+#include "fs/vfs/mount_table.h"
+#include "fs/vfs/path_walk.h"
+#include "platform/base/result.h"
+#include "sentry/mm/memory_file.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace moat::fs {
+
+struct VfsOptions {
+    // The host directory that becomes the sandbox's "/" (read-only for now).
+    std::string host_root = "/";
+    // Recently used host dentries kept cached (each holds one host O_PATH fd).
+    size_t dentry_cache_capacity = 1024;
+    // Mount the sentry's procfs at /proc (when the root has a /proc directory).
+    bool mount_proc = true;
+};
+
+class Vfs {
+public:
+    static Result<std::unique_ptr<Vfs>> Create(const VfsOptions& opts);
+    ~Vfs();
+    Vfs(const Vfs&) = delete;
+    Vfs& operator=(const Vfs&) = delete;
+
+    // The memory file the page cache allocates frames from. Until it is set, regular files
+    // cannot be mapped (mappable() is null). Set it before the first process starts.
+    void set_memory_file(mm::MemoryFile* mf);
+    mm::MemoryFile* memory_file() const { return m_memory_file.load(std::memory_order_acquire); }
+
+    // The top of the mount tree.
+    VfsPath root() const;
+    MountTable& mount_table() { return m_mounts; }
+
+    // Mounts `fs` with root inode `root` on the directory `mountpoint`.
+    Result<std::shared_ptr<Mount>> MountAt(const VfsPath& mountpoint, std::shared_ptr<FileSystem> fs,
+                                           std::shared_ptr<Inode> root, int flags);
+
+    // ---- Operations. `root` is the caller's root (chroot), `start` where a relative path
+    // begins (cwd or a dirfd's directory). `path` is non-empty and shorter than PATH_MAX. ----
+
+    // openat(2): `flags` and `mode` as the app passed them (unknown flag bits ignored).
+    Result<std::shared_ptr<File>> OpenAt(const FsCaller& caller, const VfsPath& root, const VfsPath& start,
+                                         std::string_view path, int flags, uint32_t mode);
+    // Opens an already-resolved location (AT_EMPTY_PATH-style reopen; exec). Same checks as
+    // the tail of OpenAt.
+    Result<std::shared_ptr<File>> OpenPath(const FsCaller& caller, const VfsPath& target, int flags);
+    // Resolves a path (kWalkFollow, kWalkDirectory).
+    Result<VfsPath> Resolve(const FsCaller& caller, const VfsPath& root, const VfsPath& start, std::string_view path,
+                            unsigned walk_flags);
+    // readlink(2) of a resolved location: EINVAL unless a symlink.
+    Result<std::string> ReadLink(const FsCaller& caller, const VfsPath& link);
+    // access(2) of a resolved location with mode R_OK|W_OK|X_OK (F_OK = 0): EROFS for W_OK on a
+    // read-only mount, EACCES per the caller's creds (already swapped to real ids if needed).
+    Result<void> Access(const FsCaller& caller, const VfsPath& target, int mode);
+
+private:
+    Vfs() = default;
+    mutable MountTable m_mounts;
+    std::atomic<mm::MemoryFile*> m_memory_file{nullptr};
+    std::vector<std::shared_ptr<FileSystem>> m_filesystems;  // set up in Create, then immutable
+};
+
+// Linux's build_open_flags: validates and normalizes open(2) flags (EINVAL). Returns the
+// flags the walk and the file use.
+Result<int> NormalizeOpenFlags(int flags);
+// The status flags an open file description keeps (F_GETFL): no O_CREAT, O_EXCL, O_NOCTTY,
+// O_TRUNC, O_CLOEXEC.
+int StatusFlagsOf(int normalized_flags);
+
+}  // namespace moat::fs

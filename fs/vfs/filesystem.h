@@ -1,0 +1,60 @@
+#pragma once
+// FileSystem: one instance of a filesystem (what a Mount attaches). It makes the root inode
+// and says how its dentries may be cached.
+//
+// DentryCache: a bounded LRU of strong references to recently used dentries. Because a
+// parent holds its children weakly, this is what keeps hot paths (/usr/lib/…) cached between
+// walks while bounding how many inodes — and for the host filesystem, host fds — stay open.
+// Lock: DentryCache::m_lock is a leaf lock; entries evicted are released outside it.
+
+#include "fs/forward.h"
+#include "fs/vfs/dentry.h"
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace moat::fs {
+
+class DentryCache {
+public:
+    explicit DentryCache(size_t capacity) : m_capacity(capacity) {}
+    void Touch(const std::shared_ptr<Dentry>& d);
+    void Clear();
+    size_t size() const;
+
+private:
+    size_t m_capacity;
+    mutable std::mutex m_lock;
+    std::list<std::shared_ptr<Dentry>> m_lru;                                             // guarded by m_lock, most recent first
+    std::unordered_map<Dentry*, std::list<std::shared_ptr<Dentry>>::iterator> m_index;  // guarded by m_lock
+};
+
+class FileSystem : public std::enable_shared_from_this<FileSystem> {
+public:
+    virtual ~FileSystem() = default;
+
+    virtual std::string name() const = 0;  // "host", "proc"… as /proc/mounts shows it
+    virtual bool read_only() const { return false; }
+    // False for filesystems whose names come and go on their own (proc): every walk asks
+    // Lookup again instead of trusting a cached child.
+    virtual bool cache_dentries() const { return true; }
+    // The device number st_dev shows for this filesystem's synthetic inodes.
+    dev_t anon_dev() const { return m_anon_dev; }
+
+    DentryCache& dentry_cache() { return m_dcache; }
+
+protected:
+    explicit FileSystem(size_t dcache_capacity = 1024);
+
+private:
+    dev_t m_anon_dev;
+    DentryCache m_dcache;
+};
+
+}  // namespace moat::fs

@@ -1,0 +1,188 @@
+#include "fs/vfs/path_walk.h"
+
+#include "fs/vfs/filesystem.h"
+#include "fs/vfs/permissions.h"
+
+namespace moat::fs {
+
+Result<VfsPath> PathWalker::Resolve(const VfsPath& start, std::string_view path, unsigned flags) {
+    TRY(WalkParent(start, path));
+    for (;;) {
+        VfsPath p = TRY(LookupLast());
+        if (p.inode().is_symlink() && ((flags & kWalkFollow) || m_trailing)) {
+            TRY(FollowLast(p));
+            continue;
+        }
+        if (((flags & kWalkDirectory) || m_trailing) && !p.inode().is_dir())
+            return Error(ENOTDIR);
+        return p;
+    }
+}
+
+Result<void> PathWalker::WalkParent(const VfsPath& start, std::string_view path) {
+    m_dir = start;
+    m_stack.clear();
+    m_trailing = false;
+    m_links = 0;
+    if (path.empty())
+        return Error(ENOENT);
+    return WalkComponents(path);
+}
+
+Result<void> PathWalker::FollowLast(const VfsPath& link) {
+    std::string target = TRY(ReadLinkCounted(link));
+    // A relative target is resolved in the directory holding the link: m_dir already.
+    return WalkComponents(target);
+}
+
+Result<std::string> PathWalker::ReadLinkCounted(const VfsPath& link) {
+    if (m_links++ >= kMaxSymlinks)
+        return Error(ELOOP);
+    std::string target = TRY(link.inode().ReadLink(m_caller));
+    if (target.empty())
+        return Error(ENOENT);
+    return target;
+}
+
+void PathWalker::PushComponents(std::string_view path) {
+    // Pushed in reverse so the first component is on top.
+    size_t end = path.size();
+    while (end > 0) {
+        while (end > 0 && path[end - 1] == '/')
+            --end;
+        if (end == 0)
+            break;
+        size_t begin = end;
+        while (begin > 0 && path[begin - 1] != '/')
+            --begin;
+        m_stack.emplace_back(path.substr(begin, end - begin));
+        end = begin;
+    }
+}
+
+Result<void> PathWalker::WalkComponents(std::string_view path) {
+    if (path.empty())
+        return Error(ENOENT);
+    if (path.front() == '/')
+        m_dir = m_root;
+    size_t before = m_stack.size();
+    PushComponents(path);
+    if (m_stack.size() > before && path.back() == '/')
+        m_trailing = true;
+    return Drain();
+}
+
+Result<void> PathWalker::MayLookup(const VfsPath& dir) const {
+    if (!dir.inode().is_dir())
+        return Error(ENOTDIR);
+    return CheckPermission(m_caller.creds, dir.inode().CachedAttr(), kMayExec);
+}
+
+Result<void> PathWalker::Drain() {
+    while (m_stack.size() > 1) {
+        std::string name = std::move(m_stack.back());
+        m_stack.pop_back();
+        TRY(MayLookup(m_dir));
+        VfsPath next;
+        if (name == ".")
+            next = m_dir;
+        else if (name == "..")
+            next = DotDot(m_dir);
+        else
+            next = TRY(Step(m_dir, name));
+        if (next.inode().is_symlink()) {
+            std::string target = TRY(ReadLinkCounted(next));
+            if (target.front() == '/')
+                m_dir = m_root;
+            PushComponents(target);
+            continue;
+        }
+        if (!next.inode().is_dir())
+            return Error(ENOTDIR);
+        m_dir = std::move(next);
+    }
+    if (m_stack.empty()) {
+        m_last.clear();
+        m_last_type = LastType::Root;
+        return {};
+    }
+    m_last = std::move(m_stack.back());
+    m_stack.pop_back();
+    if (m_last == ".")
+        m_last_type = LastType::Dot;
+    else if (m_last == "..")
+        m_last_type = LastType::DotDot;
+    else
+        m_last_type = LastType::Normal;
+    return MayLookup(m_dir);
+}
+
+Result<VfsPath> PathWalker::LookupLast() {
+    switch (m_last_type) {
+    case LastType::Root:
+    case LastType::Dot:
+        return m_dir;
+    case LastType::DotDot:
+        return DotDot(m_dir);
+    case LastType::Normal:
+        break;
+    }
+    return Step(m_dir, m_last);
+}
+
+Result<std::optional<VfsPath>> PathWalker::LookupLastOptional() {
+    auto r = LookupLast();
+    if (!r.ok()) {
+        if (r.error() == ENOENT)
+            return std::optional<VfsPath>();
+        return Error(r.error());
+    }
+    return std::optional<VfsPath>(r.release_value());
+}
+
+Result<VfsPath> PathWalker::Step(const VfsPath& dir, const std::string& name) {
+    if (name.size() > kNameMax)
+        return Error(ENAMETOOLONG);
+    FileSystem& fs = dir.mount->filesystem();
+    std::shared_ptr<Dentry> child;
+    if (fs.cache_dentries())
+        child = dir.dentry->CachedChild(name);
+    if (!child) {
+        auto inode = TRY(dir.inode().Lookup(m_caller, name));
+        child = Dentry::CreateChild(dir.dentry, name, std::move(inode));
+        if (fs.cache_dentries())
+            child = dir.dentry->CacheChild(std::move(child));
+    }
+    if (fs.cache_dentries())
+        fs.dentry_cache().Touch(child);
+    return CrossMounts(VfsPath{dir.mount, std::move(child)});
+}
+
+VfsPath PathWalker::DotDot(VfsPath p) const {
+    for (;;) {
+        if (p == m_root)
+            return p;
+        if (!p.is_mount_root())
+            break;
+        auto parent = p.mount->parent();
+        if (!parent)
+            return p;  // the top of the mount tree
+        p = VfsPath{parent, p.mount->mountpoint()};
+    }
+    auto up = p.dentry->parent();
+    if (!up)
+        return p;
+    return CrossMounts(VfsPath{p.mount, std::move(up)});
+}
+
+VfsPath PathWalker::CrossMounts(VfsPath p) const {
+    while (p.dentry->mounted()) {
+        auto m = m_mounts.MountedAt(*p.mount, *p.dentry);
+        if (!m)
+            break;
+        p = VfsPath{m, m->root()};
+    }
+    return p;
+}
+
+}  // namespace moat::fs

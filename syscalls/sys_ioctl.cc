@@ -1,0 +1,47 @@
+// ioctl(2): the generic requests (FIONBIO, FIOCLEX, FIONCLEX, FIONREAD) here, the rest to the
+// file (terminal requests on TtyFile).
+
+#include "fs/fd_table.h"
+#include "fs/file.h"
+#include "fs/task_fs.h"
+#include "sentry/kernel/task.h"
+#include "sentry/mm/memory_manager.h"
+#include "syscalls/handlers.h"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+
+namespace moat::syscalls {
+
+// Implements Linux ioctl(2) for FIOCLEX, FIONCLEX, FIONBIO, FIONREAD and, on terminals,
+// TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP, TIOCSPGRP. Differs:
+// TIOCGPGRP answers the caller's pid (no job control yet); everything else is ENOTTY.
+SyscallResult sys_ioctl(kernel::Task& task, const SyscallArgs& args) {
+    int fd = arg_int(args, 0);
+    uint32_t request = arg_uint(args, 1);
+    uint64_t arg = args[2];
+    auto file = TRY(fs::GetFile(task, fd));
+    switch (request) {
+    case FIOCLEX:
+        TRY(task.fd_table().SetCloexec(fd, true));
+        return 0;
+    case FIONCLEX:
+        TRY(task.fd_table().SetCloexec(fd, false));
+        return 0;
+    case FIONBIO: {
+        int on = TRY(task.mm().CopyInObject<int>(mm::UserAddr(arg)));
+        int flags = file->status_flags();
+        file->set_status_flags(on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK));
+        return 0;
+    }
+    case FIONREAD: {
+        int64_t n = TRY(file->BytesReadable());
+        TRY(task.mm().CopyOutObject(mm::UserAddr(arg), static_cast<int>(n)));
+        return 0;
+    }
+    default:
+        return TRY(file->Ioctl(task, request, arg));
+    }
+}
+
+}  // namespace moat::syscalls
