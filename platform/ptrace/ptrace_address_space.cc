@@ -1,0 +1,46 @@
+#include "platform/ptrace/ptrace_address_space.h"
+
+#include "platform/ptrace/stub_layout.h"
+
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+namespace moat::platform {
+
+namespace {
+
+// The range must be page-aligned, non-empty and entirely below the stub: the sentry can
+// never map over, unmap or unprotect the stub page.
+Result<void> CheckRange(uint64_t addr, uint64_t len) {
+    if (len == 0 || (addr | len) % stub::kPageSize != 0)
+        return Errno(EINVAL);
+    if (addr > stub::kBase || len > stub::kBase - addr)
+        return Errno(EINVAL);
+    return {};
+}
+
+}  // namespace
+
+Result<void> PtraceAddressSpace::Map(uint64_t addr, uint64_t len, uint64_t file_offset, int prot) {
+    TRY(CheckRange(addr, len));
+    uint64_t mapped = TRY(m_stub->Syscall(SYS_mmap, {addr, len, static_cast<uint64_t>(prot),
+                                                     MAP_SHARED | MAP_FIXED,
+                                                     static_cast<uint64_t>(stub::kMemoryFd), file_offset}));
+    if (mapped != addr)
+        return Errno(EFAULT);  // MAP_FIXED cannot move it; the stub is not what we think
+    return {};
+}
+
+Result<void> PtraceAddressSpace::Unmap(uint64_t addr, uint64_t len) {
+    TRY(CheckRange(addr, len));
+    TRY(m_stub->Syscall(SYS_munmap, {addr, len, 0, 0, 0, 0}));
+    return {};
+}
+
+Result<void> PtraceAddressSpace::Protect(uint64_t addr, uint64_t len, int prot) {
+    TRY(CheckRange(addr, len));
+    TRY(m_stub->Syscall(SYS_mprotect, {addr, len, static_cast<uint64_t>(prot), 0, 0, 0}));
+    return {};
+}
+
+}  // namespace moat::platform
