@@ -6,6 +6,9 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
 
 int main(int argc, char** argv) {
     CLI::App app{"Moat: a user-space kernel that runs untrusted Linux programs in a sandbox", "moat"};
@@ -25,8 +28,18 @@ int main(int argc, char** argv) {
     CLI::App* sys_cmd = app.add_subcommand("syscalls", "List the syscall table and each call's support level");
     sys_cmd->add_flag("--host", sys_opts.host, "List the host syscalls the sentry itself may make");
 
+    // Everything after the first `--` is the command to run, never flags of ours.
+    std::vector<std::string> after_dashes;
+    int parse_argc = argc;
+    for (int i = 1; i < argc; ++i) {
+        if (std::string_view(argv[i]) == "--") {
+            after_dashes.assign(argv + i + 1, argv + argc);
+            parse_argc = i;
+            break;
+        }
+    }
     try {
-        app.parse(argc, argv);
+        app.parse(parse_argc, argv);
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {
@@ -40,6 +53,7 @@ int main(int argc, char** argv) {
 
     if (do_cmd->parsed()) {
         do_opts.command = do_cmd->remaining();
+        do_opts.command.insert(do_opts.command.end(), after_dashes.begin(), after_dashes.end());
         return moat::cli::RunDo(do_opts);
     }
     if (sys_cmd->parsed())
