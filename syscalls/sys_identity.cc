@@ -9,6 +9,9 @@
 #include <sys/resource.h>
 #include <sys/utsname.h>
 
+#include <tuple>
+#include <vector>
+
 namespace moat::syscalls {
 
 // Implements Linux getuid(2) and friends: the sandbox's own credentials.
@@ -107,6 +110,210 @@ SyscallResult sys_setrlimit(kernel::Task& t, const SyscallArgs& a) {
     auto lim = TRY(t.mm().CopyInObject<struct rlimit>(arg_addr(a, 1)));
     TRY(CheckNewLimit(static_cast<int>(resource), lim));
     t.thread_group().set_rlimit(static_cast<int>(resource), lim);
+    return 0;
+}
+
+}  // namespace moat::syscalls
+
+// ---- Changing credentials: Linux's rules, with euid 0 standing for CAP_SETUID/CAP_SETGID ----
+
+namespace moat::syscalls {
+namespace {
+
+constexpr uint32_t kUnchanged = static_cast<uint32_t>(-1);
+
+bool Privileged(const kernel::Credentials& c) { return c.euid == 0; }
+
+bool OneOf(uint32_t id, uint32_t a, uint32_t b, uint32_t c) { return id == a || id == b || id == c; }
+
+// setresuid/setresgid share this shape: each new id must be one of the current three unless
+// privileged; -1 keeps the current value; the fs id follows the effective one.
+template <typename Ids>
+Result<void> SetRes(Ids ids, bool privileged, uint32_t r, uint32_t e, uint32_t s) {
+    auto [cr, ce, cs, cfs] = ids;
+    if (!privileged) {
+        for (uint32_t v : {r, e, s})
+            if (v != kUnchanged && !OneOf(v, *cr, *ce, *cs))
+                return Error(EPERM);
+    }
+    if (r != kUnchanged)
+        *cr = r;
+    if (e != kUnchanged)
+        *ce = e;
+    if (s != kUnchanged)
+        *cs = s;
+    *cfs = *ce;
+    return {};
+}
+
+auto UidRefs(kernel::Credentials& c) { return std::tuple{&c.ruid, &c.euid, &c.suid, &c.fsuid}; }
+auto GidRefs(kernel::Credentials& c) { return std::tuple{&c.rgid, &c.egid, &c.sgid, &c.fsgid}; }
+
+template <typename Ids>
+Result<void> SetRe(Ids ids, bool privileged, uint32_t r, uint32_t e) {
+    auto [cr, ce, cs, cfs] = ids;
+    uint32_t old_r = *cr;
+    if (!privileged) {
+        if (r != kUnchanged && r != *cr && r != *ce)
+            return Error(EPERM);
+        if (e != kUnchanged && !OneOf(e, *cr, *ce, *cs))
+            return Error(EPERM);
+    }
+    if (r != kUnchanged)
+        *cr = r;
+    if (e != kUnchanged)
+        *ce = e;
+    if (r != kUnchanged || (e != kUnchanged && e != old_r))
+        *cs = *ce;
+    *cfs = *ce;
+    return {};
+}
+
+template <typename Ids>
+Result<void> SetOne(Ids ids, bool privileged, uint32_t id) {
+    auto [cr, ce, cs, cfs] = ids;
+    if (id == kUnchanged)
+        return Error(EINVAL);
+    if (privileged) {
+        *cr = *ce = *cs = *cfs = id;
+    } else if (id == *cr || id == *cs) {
+        *ce = *cfs = id;
+    } else {
+        return Error(EPERM);
+    }
+    return {};
+}
+
+template <typename Ids>
+uint64_t SetFs(Ids ids, bool privileged, uint32_t id) {
+    auto [cr, ce, cs, cfs] = ids;
+    uint32_t old = *cfs;
+    if (id != kUnchanged && (privileged || OneOf(id, *cr, *ce, *cs) || id == *cfs))
+        *cfs = id;
+    return old;
+}
+
+}  // namespace
+
+// Implements Linux setuid(2).
+SyscallResult sys_setuid(kernel::Task& t, const SyscallArgs& a) {
+    auto& c = t.creds();
+    TRY(SetOne(UidRefs(c), Privileged(c), arg_uint(a, 0)));
+    return 0;
+}
+// Implements Linux setgid(2).
+SyscallResult sys_setgid(kernel::Task& t, const SyscallArgs& a) {
+    auto& c = t.creds();
+    TRY(SetOne(GidRefs(c), Privileged(c), arg_uint(a, 0)));
+    return 0;
+}
+// Implements Linux setreuid(2).
+SyscallResult sys_setreuid(kernel::Task& t, const SyscallArgs& a) {
+    auto& c = t.creds();
+    TRY(SetRe(UidRefs(c), Privileged(c), arg_uint(a, 0), arg_uint(a, 1)));
+    return 0;
+}
+// Implements Linux setregid(2).
+SyscallResult sys_setregid(kernel::Task& t, const SyscallArgs& a) {
+    auto& c = t.creds();
+    TRY(SetRe(GidRefs(c), Privileged(c), arg_uint(a, 0), arg_uint(a, 1)));
+    return 0;
+}
+// Implements Linux setresuid(2).
+SyscallResult sys_setresuid(kernel::Task& t, const SyscallArgs& a) {
+    auto& c = t.creds();
+    TRY(SetRes(UidRefs(c), Privileged(c), arg_uint(a, 0), arg_uint(a, 1), arg_uint(a, 2)));
+    return 0;
+}
+// Implements Linux setresgid(2).
+SyscallResult sys_setresgid(kernel::Task& t, const SyscallArgs& a) {
+    auto& c = t.creds();
+    TRY(SetRes(GidRefs(c), Privileged(c), arg_uint(a, 0), arg_uint(a, 1), arg_uint(a, 2)));
+    return 0;
+}
+// Implements Linux setfsuid(2): returns the previous fsuid, never an error.
+SyscallResult sys_setfsuid(kernel::Task& t, const SyscallArgs& a) {
+    auto& c = t.creds();
+    return SetFs(UidRefs(c), Privileged(c), arg_uint(a, 0));
+}
+// Implements Linux setfsgid(2).
+SyscallResult sys_setfsgid(kernel::Task& t, const SyscallArgs& a) {
+    auto& c = t.creds();
+    return SetFs(GidRefs(c), Privileged(c), arg_uint(a, 0));
+}
+
+// Implements Linux setgroups(2).
+SyscallResult sys_setgroups(kernel::Task& t, const SyscallArgs& a) {
+    constexpr int kNgroupsMax = 65536;
+    int size = arg_int(a, 0);
+    if (size < 0 || size > kNgroupsMax)
+        return Error(EINVAL);
+    if (!Privileged(t.creds()))
+        return Error(EPERM);
+    std::vector<gid_t> groups(static_cast<size_t>(size));
+    if (size)
+        TRY(t.mm().CopyIn(arg_addr(a, 1), groups.data(), groups.size() * sizeof(gid_t)));
+    t.creds().groups = std::move(groups);
+    return 0;
+}
+
+namespace {
+constexpr uint32_t kCapV1 = 0x19980330, kCapV2 = 0x20071026, kCapV3 = 0x20080522;
+constexpr uint64_t kAllCaps = (1ull << 41) - 1;  // CAP_CHOWN .. CAP_CHECKPOINT_RESTORE
+
+struct CapHeader {
+    uint32_t version;
+    int32_t pid;
+};
+struct CapData {
+    uint32_t effective, permitted, inheritable;
+};
+
+Result<int> CheckCapHeader(kernel::Task& t, mm::UserAddr hdr_addr, CapHeader& hdr) {
+    hdr = TRY(t.mm().CopyInObject<CapHeader>(hdr_addr));
+    if (hdr.version != kCapV1 && hdr.version != kCapV2 && hdr.version != kCapV3) {
+        hdr.version = kCapV3;
+        TRY(t.mm().CopyOutObject(hdr_addr, hdr));
+        return Error(EINVAL);
+    }
+    if (hdr.pid < 0)
+        return Error(EINVAL);
+    return hdr.version == kCapV1 ? 1 : 2;
+}
+}  // namespace
+
+// Implements Linux capget(2): the sandbox's root has every capability, others none.
+// FIXME(#7): real capability sets once hardening models them.
+SyscallResult sys_capget(kernel::Task& t, const SyscallArgs& a) {
+    CapHeader hdr;
+    int words = TRY(CheckCapHeader(t, arg_addr(a, 0), hdr));
+    if (hdr.pid != 0 && hdr.pid != t.tid())
+        return Error(ESRCH);
+    if (!a[1])
+        return 0;
+    uint64_t caps = t.creds().euid == 0 ? kAllCaps : 0;
+    CapData data[2] = {};
+    for (int i = 0; i < words; ++i) {
+        data[i].effective = data[i].permitted = static_cast<uint32_t>(caps >> (32 * i));
+    }
+    TRY(t.mm().CopyOut(arg_addr(a, 1), data, sizeof(CapData) * static_cast<size_t>(words)));
+    return 0;
+}
+
+// Implements Linux capset(2) for the caller: sets within the permitted set are accepted.
+SyscallResult sys_capset(kernel::Task& t, const SyscallArgs& a) {
+    CapHeader hdr;
+    int words = TRY(CheckCapHeader(t, arg_addr(a, 0), hdr));
+    if (hdr.pid != 0 && hdr.pid != t.tid())
+        return Error(EPERM);
+    CapData data[2] = {};
+    TRY(t.mm().CopyIn(arg_addr(a, 1), data, sizeof(CapData) * static_cast<size_t>(words)));
+    uint64_t permitted = t.creds().euid == 0 ? kAllCaps : 0;
+    for (int i = 0; i < words; ++i) {
+        uint32_t allowed = static_cast<uint32_t>(permitted >> (32 * i));
+        if ((data[i].permitted & ~allowed) || (data[i].effective & ~data[i].permitted))
+            return Error(EPERM);
+    }
     return 0;
 }
 

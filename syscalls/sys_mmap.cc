@@ -4,6 +4,7 @@
 #include "fs/file.h"
 #include "sentry/kernel/task.h"
 #include "sentry/mm/memory_manager.h"
+#include "sentry/kernel/thread_group.h"
 #include "syscalls/handlers.h"
 
 #include <sys/mman.h>
@@ -52,6 +53,13 @@ SyscallResult sys_mmap(kernel::Task& t, const SyscallArgs& a) {
         if (req.length == 0)
             return Error(EINVAL);
         return Error(ENOMEM);
+    }
+    // RLIMIT_AS (Linux's may_expand_vm). FIXME: a MAP_FIXED replacement is counted in full.
+    struct rlimit as_limit = t.thread_group().rlimit(RLIMIT_AS);
+    if (as_limit.rlim_cur != RLIM_INFINITY && req.length != 0) {
+        uint64_t len = TRY(mm::PageUpChecked(req.length));
+        if (t.mm().virtual_size() + len > as_limit.rlim_cur)
+            return Error(ENOMEM);
     }
     return t.mm().Mmap(req);
 }

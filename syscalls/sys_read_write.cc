@@ -7,7 +7,10 @@
 #include "fs/user_io.h"
 #include "sentry/kernel/task.h"
 #include "sentry/mm/memory_manager.h"
+#include "sentry/kernel/signals.h"
 #include "syscalls/handlers.h"
+
+#include <csignal>
 
 #include <linux/fs.h>
 
@@ -43,9 +46,11 @@ SyscallResult DoRead(kernel::Task& task, fs::File& file, std::vector<fs::UserSeg
 
 SyscallResult DoWrite(kernel::Task& task, fs::File& file, std::vector<fs::UserSegment> segs, int64_t pos) {
     fs::UserIoSrc src(task.mm(), std::move(segs));
-    if (pos < 0)
-        return TRY(file.Write(src));
-    return TRY(file.PWrite(src, static_cast<uint64_t>(pos)));
+    auto written = pos < 0 ? file.Write(src) : file.PWrite(src, static_cast<uint64_t>(pos));
+    // A write to a pipe or stream nobody reads: EPIPE, and SIGPIPE as Linux sends it.
+    if (!written.ok() && written.error() == EPIPE)
+        kernel::SendSignalToGroup(task, SIGPIPE);
+    return TRY(std::move(written));
 }
 
 Result<std::shared_ptr<fs::File>> ReadableFile(kernel::Task& task, int fd) {

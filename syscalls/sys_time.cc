@@ -78,8 +78,14 @@ SyscallResult sys_nanosleep(kernel::Task& t, const SyscallArgs& a) {
 SyscallResult sys_clock_nanosleep(kernel::Task& t, const SyscallArgs& a) {
     clockid_t clock = arg_int(a, 0);
     int flags = arg_int(a, 1);
-    if (clock == CLOCK_THREAD_CPUTIME_ID)
-        return Error(EINVAL);
+    // Valid clocks that cannot sleep give EOPNOTSUPP; unknown ones EINVAL.
+    if (clock == CLOCK_THREAD_CPUTIME_ID || clock == CLOCK_MONOTONIC_RAW || clock == CLOCK_REALTIME_COARSE ||
+        clock == CLOCK_MONOTONIC_COARSE)
+        return Error(EOPNOTSUPP);
+    if (clock == CLOCK_REALTIME_ALARM)
+        clock = CLOCK_REALTIME;
+    else if (clock == CLOCK_BOOTTIME_ALARM)
+        clock = CLOCK_BOOTTIME;
     if (!IsSleepClock(clock))
         return Error(EINVAL);
     struct timespec req = TRY(CopyInTimespec(t, arg_addr(a, 2)));

@@ -68,6 +68,15 @@ std::shared_ptr<ThreadGroup> Kernel::FindThreadGroup(pid_t pid) {
     return it == m_thread_groups.end() ? nullptr : it->second.lock();
 }
 
+size_t Kernel::task_count() const {
+    std::lock_guard lock(m_lock);
+    size_t n = 0;
+    for (const auto& [pid, weak] : m_thread_groups)
+        if (auto tg = weak.lock())
+            n += tg->tasks().size();
+    return n;
+}
+
 void Kernel::CountUnimplemented(uint64_t nr) {
     std::lock_guard lock(m_lock);
     ++m_unimplemented[nr];

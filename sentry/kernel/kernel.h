@@ -81,7 +81,10 @@ public:
 
     // Task bookkeeping.
     pid_t AllocatePid();
+    // Inode numbers for anonymous files (pipes, later eventfd/epoll…).
+    uint64_t NextAnonInode() { return m_next_anon_ino.fetch_add(1); }
     std::shared_ptr<ThreadGroup> FindThreadGroup(pid_t pid);
+    size_t task_count() const;
 
 private:
     Kernel() = default;
@@ -93,6 +96,7 @@ private:
     KernelOptions m_options;
     SyscallDispatcher m_dispatcher = nullptr;
     FutexTable m_futexes;
+    std::atomic<uint64_t> m_next_anon_ino{4096};
 
     mutable std::mutex m_lock;
     pid_t m_next_pid = 1;                                        // guarded by m_lock

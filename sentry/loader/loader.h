@@ -23,6 +23,9 @@ struct LoadRequest {
     Vdso* vdso = nullptr;            // mapped when non-null; AT_SYSINFO_EHDR
     uint64_t stack_size_limit = 8ull << 20;  // RLIMIT_STACK
     uint64_t random_seed = 0;        // for the layout; 0 = draw from the host's getrandom
+    // Credentials after exec, for AT_UID/AT_EUID/AT_GID/AT_EGID/AT_SECURE.
+    uint32_t uid = 0, euid = 0, gid = 0, egid = 0;
+    bool secure = false;
 };
 
 struct LoadResult {

@@ -1,0 +1,119 @@
+#include "fs/pipe/pipe.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace moat::fs {
+
+std::pair<std::shared_ptr<File>, std::shared_ptr<File>> Pipe::Create(uint64_t ino, int flags) {
+    auto pipe = std::make_shared<Pipe>(ino);
+    int status = flags & (O_NONBLOCK | O_DIRECT);
+    auto reader = std::make_shared<PipeFile>(pipe, O_RDONLY | status, false);
+    auto writer = std::make_shared<PipeFile>(pipe, O_WRONLY | status, true);
+    return {reader, writer};
+}
+
+void Pipe::AddEnd(bool writer) {
+    std::lock_guard lock(m_lock);
+    ++(writer ? m_writers : m_readers);
+}
+
+void Pipe::CloseEnd(bool writer) {
+    std::lock_guard lock(m_lock);
+    --(writer ? m_writers : m_readers);
+    m_cv.notify_all();
+}
+
+size_t Pipe::bytes_available() {
+    std::lock_guard lock(m_lock);
+    return m_data.size();
+}
+
+// FIXME(#3): a blocked read or write is not interrupted by signals (EINTR/restart) yet.
+Result<size_t> Pipe::Read(IoDst& dst, bool nonblock) {
+    size_t want = std::min(dst.remaining(), kCapacity);
+    if (want == 0)
+        return size_t{0};
+    std::vector<uint8_t> chunk;
+    {
+        std::unique_lock lock(m_lock);
+        while (m_data.empty()) {
+            if (m_writers == 0)
+                return size_t{0};
+            if (nonblock)
+                return Error(EAGAIN);
+            m_cv.wait(lock);
+        }
+        size_t n = std::min(want, m_data.size());
+        chunk.assign(m_data.begin(), m_data.begin() + static_cast<ptrdiff_t>(n));
+        m_data.erase(m_data.begin(), m_data.begin() + static_cast<ptrdiff_t>(n));
+        m_cv.notify_all();
+    }
+    // The bytes left the pipe; a fault copying them out loses them, as on Linux.
+    return dst.Put(chunk);
+}
+
+Result<size_t> Pipe::Write(IoSrc& src, bool nonblock) {
+    size_t total = std::min(src.remaining(), kMaxRwCount);
+    if (total == 0)
+        return size_t{0};
+    size_t done = 0;
+    std::vector<uint8_t> chunk;
+    while (done < total) {
+        // Writes of at most PIPE_BUF bytes go in whole; larger ones may be split.
+        size_t want = std::min(total - done, kCapacity);
+        chunk.resize(want);
+        auto took = src.Take(chunk);
+        if (!took.ok())
+            return done ? Result<size_t>(done) : took;
+        chunk.resize(*took);
+        size_t off = 0;
+        std::unique_lock lock(m_lock);
+        while (off < chunk.size()) {
+            if (m_readers == 0)
+                return done + off ? Result<size_t>(done + off) : Error(EPIPE);
+            size_t room = kCapacity - m_data.size();
+            bool atomic = total <= kPipeBuf;
+            if (room == 0 || (atomic && room < chunk.size())) {
+                if (nonblock)
+                    return done + off ? Result<size_t>(done + off) : Error(EAGAIN);
+                m_cv.wait(lock);
+                continue;
+            }
+            size_t n = std::min(room, chunk.size() - off);
+            m_data.insert(m_data.end(), chunk.begin() + static_cast<ptrdiff_t>(off),
+                          chunk.begin() + static_cast<ptrdiff_t>(off + n));
+            off += n;
+            m_cv.notify_all();
+        }
+        done += off;
+        if (*took < want)
+            break;  // the source faulted part-way
+    }
+    return done;
+}
+
+PipeFile::PipeFile(std::shared_ptr<Pipe> pipe, int status_flags, bool writer)
+    : File(status_flags), m_pipe(std::move(pipe)), m_writer(writer) {
+    m_pipe->AddEnd(m_writer);
+}
+
+PipeFile::~PipeFile() { m_pipe->CloseEnd(m_writer); }
+
+Result<InodeAttr> PipeFile::Stat() {
+    InodeAttr a;
+    a.dev = 0xd;  // pipefs's anonymous device, as Linux reports it
+    a.ino = m_pipe->ino();
+    a.mode = S_IFIFO | 0600;
+    a.nlink = 1;
+    a.blksize = 4096;
+    return a;
+}
+
+Result<size_t> PipeFile::Read(IoDst& dst) { return m_pipe->Read(dst, status_flags() & O_NONBLOCK); }
+Result<size_t> PipeFile::Write(IoSrc& src) { return m_pipe->Write(src, status_flags() & O_NONBLOCK); }
+Result<int64_t> PipeFile::BytesReadable() { return static_cast<int64_t>(m_pipe->bytes_available()); }
+
+}  // namespace moat::fs

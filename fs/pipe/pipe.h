@@ -1,0 +1,58 @@
+#pragma once
+// Pipes: a bounded byte buffer with a read end and a write end (pipe(2), pipe2(2)).
+// Linux semantics: 64 KiB capacity, writes of at most PIPE_BUF bytes are atomic, EOF when
+// the last writer closes, EPIPE when the last reader has closed (the syscall layer adds
+// SIGPIPE), O_NONBLOCK gives EAGAIN.
+//
+// Lock order: Pipe::m_lock is a leaf (copies to and from the app happen outside it).
+
+#include "fs/file.h"
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+
+namespace moat::fs {
+
+class Pipe {
+public:
+    static constexpr size_t kCapacity = 65536;
+    static constexpr size_t kPipeBuf = 4096;
+
+    explicit Pipe(uint64_t ino) : m_ino(ino) {}
+    // The two open file descriptions; `flags` is pipe2's (O_NONBLOCK, O_DIRECT; O_CLOEXEC is
+    // the fd table's).
+    static std::pair<std::shared_ptr<File>, std::shared_ptr<File>> Create(uint64_t ino, int flags);
+
+    Result<size_t> Read(IoDst& dst, bool nonblock);
+    Result<size_t> Write(IoSrc& src, bool nonblock);
+    size_t bytes_available();
+    void AddEnd(bool writer);
+    void CloseEnd(bool writer);
+    uint64_t ino() const { return m_ino; }
+
+private:
+    const uint64_t m_ino;
+    std::mutex m_lock;
+    std::condition_variable m_cv;
+    std::deque<uint8_t> m_data;  // guarded by m_lock
+    int m_readers = 0;           // guarded by m_lock
+    int m_writers = 0;           // guarded by m_lock
+};
+
+class PipeFile final : public File {
+public:
+    PipeFile(std::shared_ptr<Pipe> pipe, int status_flags, bool writer);
+    ~PipeFile() override;
+    Result<InodeAttr> Stat() override;
+    Result<size_t> Read(IoDst& dst) override;
+    Result<size_t> Write(IoSrc& src) override;
+    Result<int64_t> BytesReadable() override;
+
+private:
+    std::shared_ptr<Pipe> m_pipe;
+    const bool m_writer;
+};
+
+}  // namespace moat::fs
