@@ -26,6 +26,11 @@ Result<void> Task::Exec(const std::string& filename, std::vector<std::string> ar
     req.vdso = &m_kernel.vdso();
     struct rlimit stack = m_tg->rlimit(RLIMIT_STACK);
     req.stack_size_limit = stack.rlim_cur == RLIM_INFINITY ? (8ull << 20) : stack.rlim_cur;
+    new_mm->set_stack_limit(req.stack_size_limit);
+    req.uid = m_creds.ruid;
+    req.euid = m_creds.euid;
+    req.gid = m_creds.rgid;
+    req.egid = m_creds.egid;
     auto loaded = TRY(loader::LoadProgram(*new_mm, req));
 
     // Point of no return: the new image replaces the old one.
