@@ -3,6 +3,7 @@ namespace moat::kernel {
 class Kernel;
 class Task;
 class ThreadGroup;
+class WaitQueue;
 struct Credentials;
 }  // namespace moat::kernel
 namespace moat::fs {

@@ -39,7 +39,8 @@ void Task::ExitGroup(int wait_status) {
 void Task::Interrupt() {
     if (platform::Context* ctx = m_running_context.load())
         ctx->Interrupt();
-    // A task blocked in the sentry (futex wait) re-checks why it should stop.
+    // A task blocked in the sentry re-checks why it should stop.
+    Wake();
     m_kernel.futexes().WakeAll();
 }
 
@@ -79,6 +80,7 @@ void Task::Run() {
         return;
     }
     m_context = ctx.release_value();
+    SetCurrent(this);
     SyscallDispatcher dispatch = m_kernel.syscall_dispatcher();
 
     while (!m_exiting && !m_tg->exiting()) {
@@ -105,6 +107,7 @@ void Task::Run() {
     }
     // Drop the execution context (and its stub thread) before the address space goes.
     m_context.reset();
+    SetCurrent(nullptr);
     m_tg->RemoveTask(this);
 }
 

@@ -12,6 +12,11 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <optional>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -76,6 +81,23 @@ public:
     // Asks the task's host thread to stop running app code soon (another task's exit_group).
     void Interrupt();
 
+    // ---- Blocking in the sentry (see wait_queue.h for the protocol) ----
+    // Waits until `ready()` is true ({}), the deadline passes (ETIMEDOUT), or the task must
+    // stop blocking — a signal to handle or an exit (ERESTARTSYS; the dispatcher turns it
+    // into EINTR or a restart).
+    Result<void> Block(WaitQueue& queue, const std::function<bool()>& ready,
+                       std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
+    // Wakes the task if it is blocked (a WaitQueue it waits on was notified).
+    void Wake();
+    // Wakes the task and makes its current or next Block return ERESTARTSYS (a signal became
+    // deliverable). Signal delivery clears the flag with clear_wake_for_signal().
+    void WakeForSignal();
+    void clear_wake_for_signal() { m_wake_for_signal.store(false); }
+    bool ShouldInterruptBlock() const;
+    // The task the calling host thread runs, or null on a thread that runs none.
+    static Task* Current();
+    static void SetCurrent(Task* task);
+
 private:
     bool HandleFault(const platform::Event& ev);
     void KillBySignal(int signo);
@@ -92,6 +114,11 @@ private:
     std::unique_ptr<platform::Context> m_context;
     bool m_exiting = false;
     std::atomic<platform::Context*> m_running_context{nullptr};
+
+    std::mutex m_block_lock;
+    std::condition_variable m_block_cv;
+    bool m_woken = false;  // guarded by m_block_lock
+    std::atomic<bool> m_wake_for_signal{false};
 };
 
 }  // namespace moat::kernel
