@@ -11,6 +11,9 @@
 #include "sentry/mm/memory_file.h"
 #include "sentry/mm/memory_manager.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <thread>
 
@@ -87,6 +90,15 @@ std::map<uint64_t, uint64_t> Kernel::unimplemented_counts() const {
     return m_unimplemented;
 }
 
+// strace shows the exec that started the program first; the sentry performs that one itself.
+void Kernel::TraceInitialExec(const InitProcess& init) {
+    std::string line = "execve(\"" + init.path + "\", [";
+    for (size_t i = 0; i < init.argv.size(); ++i)
+        line += (i ? ", \"" : "\"") + init.argv[i] + "\"";
+    line += "], /* " + std::to_string(init.envp.size()) + " vars */) = 0\n";
+    [[maybe_unused]] ssize_t n = ::write(m_options.strace_fd, line.data(), line.size());
+}
+
 Result<int> Kernel::Run(const InitProcess& init, std::shared_ptr<fs::FdTable> fds) {
     pid_t pid = AllocatePid();
     auto tg = std::make_shared<ThreadGroup>(*this, pid, 0);
@@ -99,11 +111,20 @@ Result<int> Kernel::Run(const InitProcess& init, std::shared_ptr<fs::FdTable> fd
     task->set_fs_context(TRY(fs::FsContext::Create(*m_vfs, init.cwd)));
     TRY(task->Exec(init.path, init.argv, init.envp));
     task->regs_replaced = false;
+    if (m_options.strace)
+        TraceInitialExec(init);
 
     std::thread runner([&] { task->Run(); });
     runner.join();
     tg->WaitUntilEmpty();
-    return tg->wait_status();
+    int status = tg->wait_status();
+    if (m_options.strace) {
+        std::string line = WIFSIGNALED(status)
+                               ? std::string("+++ killed by SIG") + sigabbrev_np(WTERMSIG(status)) + " +++\n"
+                               : "+++ exited with " + std::to_string(WEXITSTATUS(status)) + " +++\n";
+        [[maybe_unused]] ssize_t n = ::write(m_options.strace_fd, line.data(), line.size());
+    }
+    return status;
 }
 
 }  // namespace moat::kernel

@@ -88,6 +88,7 @@ public:
 
 private:
     Kernel() = default;
+    void TraceInitialExec(const InitProcess& init);
     std::unique_ptr<platform::Platform> m_platform;
     std::unique_ptr<mm::MemoryFile> m_memory_file;
     std::unique_ptr<fs::Vfs> m_vfs;
