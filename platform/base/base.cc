@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -42,8 +43,10 @@ void write_debug(std::string_view line) {
     int fd = g_debug_fd.load(std::memory_order_relaxed);
     if (fd < 0)
         return;
-    std::string s(line);
-    s.push_back('\n');
+    // Monotonic seconds since the first line, so the log doubles as a coarse profile.
+    static const auto start = std::chrono::steady_clock::now();
+    double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::string s = fmt::format("{:10.6f} {}\n", t, line);
     write_all(fd, s);
 }
 
