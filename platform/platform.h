@@ -79,6 +79,13 @@ public:
     // The app thread's extended FPU state in XSAVE layout (for signal frames and clone).
     [[nodiscard]] virtual Result<std::vector<uint8_t>> GetFpu() = 0;
     [[nodiscard]] virtual Result<void> SetFpu(const std::vector<uint8_t>& xsave) = 0;
+    // CPU time the app thread(s) this context has run used so far, as the host accounts it
+    // (getrusage, times, the CPU-time clocks). Zero where the platform cannot tell. Any thread.
+    struct CpuTimes {
+        uint64_t user_ns = 0;
+        uint64_t sys_ns = 0;
+    };
+    virtual CpuTimes CpuTime() { return {}; }
 };
 
 class Platform {

@@ -47,10 +47,8 @@ void Dispatch(kernel::Task& task) {
         log::debug("[{}] unimplemented syscall {} ({})", task.tid(), nr, entry ? entry->name : "unknown");
         ret = -ENOSYS;
     }
-    // FIXME(#3): restart codes become EINTR or a restart in signal delivery; without
-    // delivery yet, a restartable call that was interrupted simply reports EINTR.
-    if (ret == -ERESTARTSYS || ret == -ERESTARTNOINTR || ret == -ERESTARTNOHAND || ret == -ERESTART_RESTARTBLOCK)
-        ret = -EINTR;
+    // A restart code (-ERESTARTSYS & co.) stays in rax: signal delivery, the one place that
+    // knows whether a handler runs, turns it into -EINTR or a restart (task_signals.cc).
 
     if (task.regs_replaced) {
         task.regs_replaced = false;

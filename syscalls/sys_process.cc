@@ -2,6 +2,7 @@
 // robust lists, arch_prctl, prctl.
 
 #include "sentry/kernel/kernel.h"
+#include "sentry/kernel/process_tree.h"
 #include "sentry/kernel/task.h"
 #include "sentry/kernel/thread_group.h"
 #include "sentry/mm/memory_manager.h"
@@ -39,24 +40,7 @@ SyscallResult sys_gettid(kernel::Task& t, const SyscallArgs&) { return static_ca
 SyscallResult sys_getppid(kernel::Task& t, const SyscallArgs&) {
     return static_cast<uint64_t>(t.thread_group().parent_pid());
 }
-// Implements Linux getpgrp(2).
-SyscallResult sys_getpgrp(kernel::Task& t, const SyscallArgs&) { return static_cast<uint64_t>(t.thread_group().pgid()); }
-
-// Implements Linux getpgid(2) for the caller (other processes arrive with #3).
-SyscallResult sys_getpgid(kernel::Task& t, const SyscallArgs& a) {
-    pid_t pid = arg_int(a, 0);
-    if (pid != 0 && pid != t.pid())
-        return Error(ESRCH);
-    return static_cast<uint64_t>(t.thread_group().pgid());
-}
-
-// Implements Linux getsid(2) for the caller.
-SyscallResult sys_getsid(kernel::Task& t, const SyscallArgs& a) {
-    pid_t pid = arg_int(a, 0);
-    if (pid != 0 && pid != t.pid())
-        return Error(ESRCH);
-    return static_cast<uint64_t>(t.thread_group().sid());
-}
+// getpgrp, getpgid, getsid, setpgid, setsid: sys_pgrp.cc.
 
 // Implements Linux set_tid_address(2).
 SyscallResult sys_set_tid_address(kernel::Task& t, const SyscallArgs& a) {
@@ -141,6 +125,20 @@ SyscallResult sys_prctl(kernel::Task& t, const SyscallArgs& a) {
     case PR_SET_NO_NEW_PRIVS:
         return (a[1] == 1 && !a[2] && !a[3] && !a[4]) ? SyscallResult(0) : SyscallResult(Error(EINVAL));
     case PR_GET_NO_NEW_PRIVS:
+        return 0;
+    case PR_SET_CHILD_SUBREAPER:
+        t.kernel().processes().SetChildSubreaper(t.thread_group(), a[1] != 0);
+        return 0;
+    case PR_GET_CHILD_SUBREAPER:
+        TRY(t.mm().CopyOutObject<int>(arg_addr(a, 1), t.kernel().processes().ChildSubreaper(t.thread_group()) ? 1 : 0));
+        return 0;
+    case PR_SET_PDEATHSIG:
+        if (a[1] > static_cast<uint64_t>(kernel::kNumSignals))
+            return Error(EINVAL);
+        t.pdeathsig = static_cast<int>(a[1]);
+        return 0;
+    case PR_GET_PDEATHSIG:
+        TRY(t.mm().CopyOutObject<int>(arg_addr(a, 1), t.pdeathsig));
         return 0;
     case PR_CAPBSET_READ:
         return a[1] <= 40 ? SyscallResult(1) : SyscallResult(Error(EINVAL));

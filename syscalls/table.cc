@@ -49,18 +49,27 @@ struct Note {
 // What is served but not completely, and what is refused on purpose.
 constexpr Note kNotes[] = {
     {"rseq", Support::Unimplemented, "ENOSYS by design: glibc falls back cleanly"},
-    {"rt_sigaction", Support::Partial, "actions recorded; delivery arrives with signals (#3)"},
-    {"rt_sigprocmask", Support::Partial, "mask recorded; delivery arrives with signals (#3)"},
-    {"sigaltstack", Support::Partial, "recorded only"},
-    {"nanosleep", Support::Partial, "not interruptible by signals yet (#3)"},
-    {"clock_nanosleep", Support::Partial, "not interruptible by signals yet (#3)"},
+    {"kill", Support::Partial, "no EPERM: the sandbox's root may signal every process"},
+    {"clock_nanosleep", Support::Partial, "every clock sleeps on the monotonic clock"},
+    {"setitimer", Support::Partial, "ITIMER_REAL only"},
+    {"getitimer", Support::Partial, "ITIMER_REAL only"},
     {"ioctl", Support::Partial, "terminal and fd-flag requests only"},
     {"fcntl", Support::Partial, "fd flags and status flags; no locks yet (#4)"},
     {"madvise", Support::Partial, "MADV_DONTNEED honoured; other advice accepted"},
     {"msync", Support::Partial, "no writeback needed: no writable file mappings yet"},
     {"openat", Support::Partial, "host root read-only until the overlay lands (#4)"},
     {"open", Support::Partial, "host root read-only until the overlay lands (#4)"},
-    {"prctl", Support::Partial, "PR_SET_NAME/PR_GET_NAME and a few flags"},
+    {"prctl", Support::Partial, "PR_SET_NAME/PR_GET_NAME, subreaper, pdeathsig and a few flags"},
+    {"clone", Support::Partial, "no namespaces (EPERM) or pidfds (EINVAL)"},
+    {"clone3", Support::Partial, "no namespaces (EPERM), pidfds, set_tid or cgroups"},
+    {"futex", Support::Partial, "PI futexes follow the owner-TID protocol without priority inheritance"},
+    {"membarrier", Support::Partial, "no rseq commands; a barrier interrupts the other threads, no IPI"},
+    {"getrusage", Support::Partial, "no major-fault or context-switch counts; ru_maxrss sampled"},
+    {"sched_setaffinity", Support::Partial, "recorded per task; the host places the threads"},
+    {"sched_setscheduler", Support::Partial, "recorded per task; the host schedules (no real RT)"},
+    {"wait4", Support::Partial, "no stopped/continued reports yet"},
+    {"waitid", Support::Partial, "no P_PIDFD or stopped/continued reports yet"},
+    {"execveat", Support::Partial, "dirfd paths re-walked by name; AT_SYMLINK_NOFOLLOW not enforced (#3)"},
 };
 
 std::vector<SyscallEntry> BuildTable() {

@@ -1,5 +1,7 @@
 #include "fs/pipe/pipe.h"
 
+#include "sentry/kernel/task.h"
+
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -23,7 +25,7 @@ void Pipe::AddEnd(bool writer) {
 void Pipe::CloseEnd(bool writer) {
     std::lock_guard lock(m_lock);
     --(writer ? m_writers : m_readers);
-    m_cv.notify_all();
+    NotifyAll();
 }
 
 size_t Pipe::bytes_available() {
@@ -31,7 +33,26 @@ size_t Pipe::bytes_available() {
     return m_data.size();
 }
 
-// FIXME(#3): a blocked read or write is not interrupted by signals (EINTR/restart) yet.
+void Pipe::NotifyAll() {
+    m_cv.notify_all();
+    m_waiters.Notify();
+}
+
+Result<void> Pipe::Wait(std::unique_lock<std::mutex>& lock, const std::function<bool()>& cond) {
+    kernel::Task* task = kernel::Task::Current();
+    if (!task) {
+        m_cv.wait(lock);
+        return {};
+    }
+    lock.unlock();
+    auto r = task->Block(m_waiters, [&] {
+        std::lock_guard g(m_lock);
+        return cond();
+    });
+    lock.lock();
+    return r;
+}
+
 Result<size_t> Pipe::Read(IoDst& dst, bool nonblock) {
     size_t want = std::min(dst.remaining(), kCapacity);
     if (want == 0)
@@ -44,12 +65,12 @@ Result<size_t> Pipe::Read(IoDst& dst, bool nonblock) {
                 return size_t{0};
             if (nonblock)
                 return Error(EAGAIN);
-            m_cv.wait(lock);
+            TRY(Wait(lock, [&] { return !m_data.empty() || m_writers == 0; }));
         }
         size_t n = std::min(want, m_data.size());
         chunk.assign(m_data.begin(), m_data.begin() + static_cast<ptrdiff_t>(n));
         m_data.erase(m_data.begin(), m_data.begin() + static_cast<ptrdiff_t>(n));
-        m_cv.notify_all();
+        NotifyAll();
     }
     // The bytes left the pipe; a fault copying them out loses them, as on Linux.
     return dst.Put(chunk);
@@ -79,14 +100,17 @@ Result<size_t> Pipe::Write(IoSrc& src, bool nonblock) {
             if (room == 0 || (atomic && room < chunk.size())) {
                 if (nonblock)
                     return done + off ? Result<size_t>(done + off) : Error(EAGAIN);
-                m_cv.wait(lock);
+                size_t need = atomic ? chunk.size() : 1;
+                auto waited = Wait(lock, [&] { return m_readers == 0 || kCapacity - m_data.size() >= need; });
+                if (!waited.ok())
+                    return done + off ? Result<size_t>(done + off) : Error(waited.error());
                 continue;
             }
             size_t n = std::min(room, chunk.size() - off);
             m_data.insert(m_data.end(), chunk.begin() + static_cast<ptrdiff_t>(off),
                           chunk.begin() + static_cast<ptrdiff_t>(off + n));
             off += n;
-            m_cv.notify_all();
+            NotifyAll();
         }
         done += off;
         if (*took < want)

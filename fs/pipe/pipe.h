@@ -4,12 +4,16 @@
 // the last writer closes, EPIPE when the last reader has closed (the syscall layer adds
 // SIGPIPE), O_NONBLOCK gives EAGAIN.
 //
-// Lock order: Pipe::m_lock is a leaf (copies to and from the app happen outside it).
+// Lock order: Pipe::m_lock → WaitQueue (copies to and from the app happen outside it).
+// Blocking is interruptible (Task::Block: ERESTARTSYS, or a partial count); without a
+// current task (unit tests) it waits on a plain condition variable.
 
 #include "fs/file.h"
+#include "sentry/kernel/wait_queue.h"
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -33,9 +37,15 @@ public:
     uint64_t ino() const { return m_ino; }
 
 private:
+    // Waits (with `lock` on m_lock held on entry and return) until `cond()` — evaluated with
+    // m_lock held — may have changed; ERESTARTSYS when the task must handle a signal.
+    Result<void> Wait(std::unique_lock<std::mutex>& lock, const std::function<bool()>& cond);
+    void NotifyAll();  // with m_lock held
+
     const uint64_t m_ino;
     std::mutex m_lock;
     std::condition_variable m_cv;
+    kernel::WaitQueue m_waiters;
     std::deque<uint8_t> m_data;  // guarded by m_lock
     int m_readers = 0;           // guarded by m_lock
     int m_writers = 0;           // guarded by m_lock

@@ -1,17 +1,21 @@
 #include "platform/ptrace/ptrace_context.h"
 
 #include "platform/base/log.h"
+#include "platform/base/unique_fd.h"
 #include "platform/ptrace/fault_decoder.h"
 #include "platform/ptrace/ptrace_address_space.h"
 #include "platform/ptrace/ptrace_util.h"
 #include "platform/ptrace/stub_layout.h"
 
+#include <fcntl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
+#include <string>
 
 namespace moat::platform {
 
@@ -50,6 +54,84 @@ void PtraceContext::SetTarget(pid_t pid, pid_t tid) {
     std::lock_guard lock(m_target_lock);
     m_target_pid = pid;
     m_target_tid = tid;
+}
+
+namespace {
+// Reads a small /proc file whole; empty on failure.
+std::string ReadProcFile(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid())
+        return {};
+    char buf[1024];
+    ssize_t n = ::read(fd.get(), buf, sizeof(buf) - 1);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+// One host thread's CPU time (zeros if it is gone).
+Context::CpuTimes ThreadCpuTime(pid_t pid, pid_t tid) {
+    Context::CpuTimes t;
+    if (tid <= 0)
+        return t;
+    std::string dir = "/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/";
+    std::string stat = ReadProcFile(dir + "stat");
+    size_t paren = stat.rfind(')');
+    if (paren == std::string::npos)
+        return t;
+    // After "pid (comm)": state is field 3, utime field 14, stime field 15 (clock ticks).
+    unsigned long long utime = 0, stime = 0;
+    if (std::sscanf(stat.c_str() + paren + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                    &stime) != 2)
+        return t;
+    unsigned long long runtime_ns = 0;
+    std::string sched = ReadProcFile(dir + "schedstat");
+    if (sched.empty() || std::sscanf(sched.c_str(), "%llu", &runtime_ns) != 1) {
+        static const long hz = ::sysconf(_SC_CLK_TCK);
+        t.user_ns = utime * (1000000000ull / static_cast<unsigned long long>(hz));
+        t.sys_ns = stime * (1000000000ull / static_cast<unsigned long long>(hz));
+        return t;
+    }
+    // Split the exact runtime in the ticks' proportion (Linux's cputime_adjust).
+    if (utime + stime == 0) {
+        t.user_ns = runtime_ns;
+    } else {
+        t.sys_ns = static_cast<uint64_t>(static_cast<unsigned __int128>(runtime_ns) * stime / (utime + stime));
+        t.user_ns = runtime_ns - t.sys_ns;
+    }
+    return t;
+}
+}  // namespace
+
+Context::CpuTimes PtraceContext::CpuTime() {
+    pid_t pid, tid;
+    CpuTimes total;
+    {
+        std::lock_guard lock(m_target_lock);
+        pid = m_target_pid;
+        tid = m_target_tid;
+        total = m_retired;
+    }
+    CpuTimes live = ThreadCpuTime(pid, tid);
+    std::lock_guard lock(m_target_lock);
+    if (m_target_tid != tid)  // retired meanwhile: m_retired has it now
+        return m_retired;
+    total.user_ns += live.user_ns;
+    total.sys_ns += live.sys_ns;
+    return total;
+}
+
+void PtraceContext::RetireTarget() {
+    pid_t pid, tid;
+    {
+        std::lock_guard lock(m_target_lock);
+        pid = m_target_pid;
+        tid = m_target_tid;
+    }
+    CpuTimes last = ThreadCpuTime(pid, tid);
+    std::lock_guard lock(m_target_lock);
+    m_retired.user_ns += last.user_ns;
+    m_retired.sys_ns += last.sys_ns;
+    m_target_pid = 0;
+    m_target_tid = 0;
 }
 
 void PtraceContext::Interrupt() {
@@ -103,7 +185,7 @@ void PtraceContext::ReapDeadThread() {
 void PtraceContext::Leave() {
     if (!m_stub)
         return;
-    SetTarget(0, 0);
+    RetireTarget();
     Registers regs{};
     bool exiting = ptrace_util::GetRegs(m_tid, regs).ok();
     if (exiting) {
@@ -134,7 +216,7 @@ void PtraceContext::Leave() {
 }
 
 Event PtraceContext::LostThread(bool reaped) {
-    SetTarget(0, 0);
+    RetireTarget();  // a dead, unreaped thread still shows its times
     if (!reaped)
         ReapDeadThread();
     if (m_stub)

@@ -32,6 +32,9 @@ public:
     void Interrupt() override;
     [[nodiscard]] Result<std::vector<uint8_t>> GetFpu() override;
     [[nodiscard]] Result<void> SetFpu(const std::vector<uint8_t>& xsave) override;
+    // The stub thread's utime/stime from /proc/<stub>/task/<tid>/stat, scaled to its exact
+    // runtime from .../schedstat (as Linux's cputime_adjust does), plus earlier threads'.
+    CpuTimes CpuTime() override;
 
     // The stub thread currently run by this context (0 when none). For tests and logs.
     pid_t tid() const { return m_tid; }
@@ -47,6 +50,8 @@ private:
     [[nodiscard]] Result<std::vector<uint8_t>> ReadXstate();
     [[nodiscard]] Result<void> WriteXstate(const std::vector<uint8_t>& xsave);
     void SetTarget(pid_t pid, pid_t tid);
+    // Before our thread goes: adds its CPU time to m_retired and clears the target, at once.
+    void RetireTarget();
 
     pid_t m_owner;                          // the host thread this context is bound to
     std::shared_ptr<StubProcess> m_stub;    // the stub m_tid lives in
@@ -59,6 +64,7 @@ private:
     std::mutex m_target_lock;
     pid_t m_target_pid = 0;  // guarded by m_target_lock
     pid_t m_target_tid = 0;  // guarded by m_target_lock
+    CpuTimes m_retired;      // guarded by m_target_lock: threads this context ran before
 };
 
 }  // namespace moat::platform

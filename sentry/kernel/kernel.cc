@@ -4,6 +4,7 @@
 #include "fs/fs_context.h"
 #include "fs/vfs.h"
 #include "platform/base/log.h"
+#include "sentry/kernel/process_tree.h"
 #include "sentry/kernel/task.h"
 #include "sentry/kernel/thread_group.h"
 #include "sentry/kernel/timekeeper.h"
@@ -35,6 +36,7 @@ Result<std::unique_ptr<Kernel>> Kernel::Create(std::unique_ptr<platform::Platfor
     k->m_hostname = k->m_options.hostname;
     k->m_timekeeper = TRY(Timekeeper::Create(*k->m_memory_file));
     k->m_vdso = TRY(loader::Vdso::Create(*k->m_memory_file, *k->m_timekeeper));
+    k->m_processes = std::make_unique<ProcessTree>(*k);
     return k;
 }
 
@@ -65,10 +67,29 @@ pid_t Kernel::AllocatePid() {
     return m_next_pid++;
 }
 
+void Kernel::RegisterThreadGroup(const std::shared_ptr<ThreadGroup>& tg) {
+    std::lock_guard lock(m_lock);
+    // Drop entries of reaped groups as pids are handed out, so the map stays small.
+    std::erase_if(m_thread_groups, [](const auto& e) { return e.second.expired(); });
+    m_thread_groups[tg->pid()] = tg;
+}
+
 std::shared_ptr<ThreadGroup> Kernel::FindThreadGroup(pid_t pid) {
     std::lock_guard lock(m_lock);
     auto it = m_thread_groups.find(pid);
     return it == m_thread_groups.end() ? nullptr : it->second.lock();
+}
+
+void Kernel::ForEachThreadGroup(const std::function<void(ThreadGroup&)>& fn) {
+    std::vector<std::shared_ptr<ThreadGroup>> groups;
+    {
+        std::lock_guard lock(m_lock);
+        for (const auto& [pid, weak] : m_thread_groups)
+            if (auto tg = weak.lock())
+                groups.push_back(std::move(tg));
+    }
+    for (const auto& tg : groups)
+        fn(*tg);
 }
 
 size_t Kernel::task_count() const {
@@ -100,13 +121,10 @@ void Kernel::TraceInitialExec(const InitProcess& init) {
 }
 
 Result<int> Kernel::Run(const InitProcess& init, std::shared_ptr<fs::FdTable> fds) {
-    pid_t pid = AllocatePid();
+    pid_t pid = TRY(m_processes->AllocateTid());
     auto tg = std::make_shared<ThreadGroup>(*this, pid, 0);
-    {
-        std::lock_guard lock(m_lock);
-        m_thread_groups[pid] = tg;
-    }
-    auto task = std::make_unique<Task>(*this, tg, pid);
+    RegisterThreadGroup(tg);
+    auto task = std::make_shared<Task>(*this, tg, pid);
     task->set_fd_table(std::move(fds));
     task->set_fs_context(TRY(fs::FsContext::Create(*m_vfs, init.cwd)));
     TRY(task->Exec(init.path, init.argv, init.envp));
@@ -114,9 +132,10 @@ Result<int> Kernel::Run(const InitProcess& init, std::shared_ptr<fs::FdTable> fd
     if (m_options.strace)
         TraceInitialExec(init);
 
-    std::thread runner([&] { task->Run(); });
-    runner.join();
-    tg->WaitUntilEmpty();
+    // PID 1 and everything it starts run on their own host threads; PID 1's death kills the
+    // rest (process_tree.cc), and the sandbox ends when the last thread is gone.
+    m_processes->Start(std::move(task), nullptr, /*new_group=*/true);
+    m_processes->WaitAllGone();
     int status = tg->wait_status();
     if (m_options.strace) {
         std::string line = WIFSIGNALED(status)

@@ -26,6 +26,7 @@
 namespace moat::kernel {
 
 class Timekeeper;
+class ProcessTree;
 }  // namespace moat::kernel
 namespace moat::loader {
 class Vdso;
@@ -63,6 +64,7 @@ public:
     Timekeeper& timekeeper() { return *m_timekeeper; }
     loader::Vdso& vdso() { return *m_vdso; }
     FutexTable& futexes() { return m_futexes; }
+    ProcessTree& processes() { return *m_processes; }
     const KernelOptions& options() const { return m_options; }
 
     void set_syscall_dispatcher(SyscallDispatcher d) { m_dispatcher = d; }
@@ -84,6 +86,10 @@ public:
     // Inode numbers for anonymous files (pipes, later eventfd/epoll…).
     uint64_t NextAnonInode() { return m_next_anon_ino.fetch_add(1); }
     std::shared_ptr<ThreadGroup> FindThreadGroup(pid_t pid);
+    void RegisterThreadGroup(const std::shared_ptr<ThreadGroup>& tg);
+    // Calls `fn` for every live thread group (kill(-1), kill(-pgrp)); no kernel lock is held
+    // during the calls.
+    void ForEachThreadGroup(const std::function<void(ThreadGroup&)>& fn);
     size_t task_count() const;
 
 private:
@@ -104,6 +110,8 @@ private:
     std::map<pid_t, std::weak_ptr<ThreadGroup>> m_thread_groups;  // guarded by m_lock
     std::string m_hostname;                                      // guarded by m_lock
     std::map<uint64_t, uint64_t> m_unimplemented;                // guarded by m_lock
+    // Last: destroyed first, while the memory file and the platform still exist.
+    std::unique_ptr<ProcessTree> m_processes;
 };
 
 }  // namespace moat::kernel

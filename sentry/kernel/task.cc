@@ -2,6 +2,7 @@
 
 #include "platform/base/log.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/kernel/signals.h"
 #include "sentry/kernel/thread_group.h"
 #include "sentry/mm/memory_manager.h"
 
@@ -24,7 +25,7 @@ void Task::set_signal_mask(uint64_t mask) {
 }
 
 void Task::Exit(int code) {
-    (void)code;  // a thread's own exit code is visible only to ptrace, which Moat does not offer yet
+    exit_code = code;  // becomes the group's status if this is its last thread
     m_exiting = true;
 }
 
@@ -41,7 +42,6 @@ void Task::Interrupt() {
         ctx->Interrupt();
     // A task blocked in the sentry re-checks why it should stop.
     Wake();
-    m_kernel.futexes().WakeAll();
 }
 
 void Task::KillBySignal(int signo) {
@@ -51,23 +51,28 @@ void Task::KillBySignal(int signo) {
 
 bool Task::HandleFault(const platform::Event& ev) {
     const platform::FaultInfo& f = ev.fault;
+    int signo = f.signo, code = f.si_code;
     if (f.signo == SIGSEGV || f.signo == SIGBUS) {
         switch (m_mm->HandleFault(f.addr, f.access)) {
         case mm::FaultResult::Handled:
+            minflt.fetch_add(1, std::memory_order_relaxed);
             return true;
         case mm::FaultResult::SegvMapErr:
+            signo = SIGSEGV, code = SEGV_MAPERR;
+            break;
         case mm::FaultResult::SegvAccErr:
-            log::debug("[{}] SIGSEGV at {:#x} (rip {:#x}, access {})", m_tid, f.addr, m_regs.rip, f.access);
-            KillBySignal(SIGSEGV);
-            return false;
+            signo = SIGSEGV, code = SEGV_ACCERR;
+            break;
         case mm::FaultResult::BusErr:
-            KillBySignal(SIGBUS);
-            return false;
+            signo = SIGBUS, code = BUS_ADRERR;
+            break;
         }
     }
-    // FIXME(#3): synchronous signals go to the app's handler once signal delivery lands.
-    log::debug("[{}] fatal fault signal {} at rip {:#x}", m_tid, f.signo, m_regs.rip);
-    KillBySignal(f.signo);
+    log::debug("[{}] fault: signal {} code {} addr {:#x} (rip {:#x}, access {})", m_tid, signo, code, f.addr,
+               m_regs.rip, f.access);
+    siginfo_t info = MakeSigInfo(signo, code);
+    info.si_addr = reinterpret_cast<void*>(f.addr);
+    ForceSignal(*this, info);  // delivered before the next Switch
     return false;
 }
 
@@ -76,20 +81,38 @@ void Task::Run() {
     if (!ctx.ok()) {
         log::warn("cannot create an execution context: {}", strerror(ctx.error()));
         ExitGroup(SIGKILL);
-        m_tg->RemoveTask(this);
+        ExitNotify();
+        AfterExit(m_tg->RemoveTask(this));
         return;
     }
-    m_context = ctx.release_value();
+    SetContext(ctx.release_value());
+    if (initial_fpu) {
+        if (auto r = m_context->SetFpu(*initial_fpu); !r.ok())
+            log::warn("[{}] cannot set the cloned FPU state: {}", m_tid, strerror(r.error()));
+        initial_fpu.reset();
+    }
     SetCurrent(this);
     SyscallDispatcher dispatch = m_kernel.syscall_dispatcher();
 
-    while (!m_exiting && !m_tg->exiting()) {
+    bool after_syscall = false;
+    while (!m_exiting && !m_tg->exiting() && !m_exit_requested.load()) {
+        // Signals are delivered at every return to app code (task_signals.cc).
+        DeliverSignals(after_syscall);
+        after_syscall = false;
+        if (m_exiting || m_tg->exiting() || m_exit_requested.load())
+            break;
         m_running_context.store(m_context.get());
+        // A sender that saw no running context relies on this check (no lost interrupt).
+        if (HasDeliverableSignal()) {
+            m_running_context.store(nullptr);
+            continue;
+        }
         platform::Event ev = m_context->Switch(m_mm->address_space(), m_regs);
         m_running_context.store(nullptr);
         switch (ev.kind) {
         case platform::EventKind::Syscall:
             dispatch(*this);
+            after_syscall = true;
             break;
         case platform::EventKind::Fault:
             HandleFault(ev);
@@ -105,10 +128,12 @@ void Task::Run() {
             break;
         }
     }
+    ExitNotify();  // clear_child_tid, vfork release (task_exit.cc)
     // Drop the execution context (and its stub thread) before the address space goes.
-    m_context.reset();
+    ReleaseContext();
     SetCurrent(nullptr);
-    m_tg->RemoveTask(this);
+    bool last = m_tg->RemoveTask(this);
+    AfterExit(last);  // zombie, SIGCHLD, reparenting (task_exit.cc)
 }
 
 }  // namespace moat::kernel

@@ -8,6 +8,9 @@
 #include "platform/base/result.h"
 #include "sentry/kernel/credentials.h"
 #include "sentry/kernel/forward.h"
+#include "sentry/kernel/sched.h"
+#include "sentry/kernel/usage.h"
+#include "sentry/kernel/signals.h"
 
 #include <sys/types.h>
 
@@ -23,6 +26,9 @@
 #include <vector>
 
 namespace moat::kernel {
+
+struct CloneArgs;
+struct VforkDone;
 
 class Task {
 public:
@@ -48,9 +54,32 @@ public:
     Credentials& creds() { return m_creds; }
     platform::Context* context() { return m_context.get(); }
 
-    // Signals (bookkeeping only until full delivery lands).
-    uint64_t signal_mask() const { return m_signal_mask; }
+    // ---- Signals (signals.h, task_signals.cc) ----
+    // The blocked mask: written by this task's thread only, read by senders.
+    uint64_t signal_mask() const { return m_signal_mask.load(); }
     void set_signal_mask(uint64_t mask);
+    // This task's own pending set; guarded by thread_group().signal_lock().
+    PendingSignals& pending_signals() { return m_pending; }
+    // rt_sigtimedwait: the signals this task waits for; a sender wakes it for them even
+    // though they are blocked.
+    AtomicSigset sigwait_set;
+    // sigsuspend/ppoll/pselect: the mask to restore once a signal was delivered (a handler
+    // frame saves it in uc_sigmask instead).
+    std::optional<uint64_t> saved_signal_mask;
+    // restart_syscall(2): what an ERESTART_RESTARTBLOCK call resumes with (nanosleep's
+    // remaining time). Set by the interrupted handler.
+    std::function<Result<uint64_t>(Task&)> restart_block;
+    // Delivers pending signals before returning to app code (task loop). `after_syscall`: the
+    // last event was a syscall, so rax may hold an -ERESTART* code to resolve.
+    void DeliverSignals(bool after_syscall);
+    // True when a signal this task does not block is pending on it or its group.
+    bool HasDeliverableSignal();
+
+    // ---- Scheduling and accounting (sched.h, usage.h, task_usage.cc) ----
+    SchedState sched;                  // sched_setaffinity/setscheduler, setpriority
+    std::atomic<uint64_t> minflt{0};   // page faults the sentry resolved for this task
+    // CPU time of this task's app thread(s) so far, as the host accounts it. Any thread.
+    platform::Context::CpuTimes CpuTime();
 
     // set_tid_address / set_robust_list state.
     uint64_t clear_child_tid = 0;
@@ -70,6 +99,22 @@ public:
     // Replaces the process image (execve(2)): a fresh MemoryManager loaded by the loader, the
     // registers set to the new entry point. On failure the old image is untouched.
     Result<void> Exec(const std::string& filename, std::vector<std::string> argv, std::vector<std::string> envp);
+
+    // ---- Processes (task_clone.cc, task_exit.cc, process_tree.h) ----
+    // clone(2): a new task sharing what `args` says, already running on its own host thread.
+    Result<std::shared_ptr<Task>> Clone(const CloneArgs& args);
+    // execve(2) on top of Exec: ends the other threads, takes the leader's tid, unshares and
+    // closes close-on-exec fds, releases a vfork parent.
+    Result<void> ExecProcess(const std::string& filename, std::vector<std::string> argv,
+                             std::vector<std::string> envp);
+    // Asks this task (from any thread) to exit as if it called exit(2) (de-threading on exec).
+    void RequestExit();
+    bool exit_requested() const { return m_exit_requested.load(); }
+    void set_tid(pid_t tid) { m_tid = tid; }
+    int exit_code = 0;                            // exit(2)'s code, for the group's last thread
+    int pdeathsig = 0;                            // PR_SET_PDEATHSIG
+    std::shared_ptr<VforkDone> vfork_done;        // a vfork child: released on exec or exit
+    std::optional<std::vector<uint8_t>> initial_fpu;  // a clone child's FPU, set before its first Switch
 
     // Ends this task (exit(2)) or its whole thread group (exit_group(2), fatal signal).
     void Exit(int code);
@@ -99,8 +144,18 @@ public:
     static void SetCurrent(Task* task);
 
 private:
+    // m_context is set and dropped under m_context_lock, so CpuTime() from another thread
+    // never sees a dying context (task_usage.cc).
+    void SetContext(std::unique_ptr<platform::Context> ctx);
+    void ReleaseContext();
+    friend ResourceUsage GroupUsage(ThreadGroup& tg, bool including_children);
+    void ExitNotify();
+    void AfterExit(bool last_in_group);
     bool HandleFault(const platform::Event& ev);
     void KillBySignal(int signo);
+    // task_signals.cc
+    bool HandleSignal(const siginfo_t& info, int& restart_code);
+    void WaitWhileStopped();
 
     Kernel& m_kernel;
     std::shared_ptr<ThreadGroup> m_tg;
@@ -110,8 +165,12 @@ private:
     std::shared_ptr<fs::FsContext> m_fs_context;
     platform::Registers m_regs{};
     Credentials m_creds;
-    uint64_t m_signal_mask = 0;
+    AtomicSigset m_signal_mask;
+    PendingSignals m_pending;
     std::unique_ptr<platform::Context> m_context;
+    std::mutex m_context_lock;                 // guards m_context's creation and release
+    platform::Context::CpuTimes m_cpu_final;  // guarded by m_context_lock: after release
+    bool m_context_released = false;          // guarded by m_context_lock
     bool m_exiting = false;
     std::atomic<platform::Context*> m_running_context{nullptr};
 
@@ -119,6 +178,7 @@ private:
     std::condition_variable m_block_cv;
     bool m_woken = false;  // guarded by m_block_lock
     std::atomic<bool> m_wake_for_signal{false};
+    std::atomic<bool> m_exit_requested{false};
 };
 
 }  // namespace moat::kernel

@@ -14,7 +14,8 @@ Task* Task::Current() { return t_current_task; }
 void Task::SetCurrent(Task* task) { t_current_task = task; }
 
 bool Task::ShouldInterruptBlock() const {
-    return m_exiting || m_tg->exiting() || m_wake_for_signal.load(std::memory_order_acquire);
+    return m_exiting || m_tg->exiting() || m_exit_requested.load() ||
+           m_wake_for_signal.load(std::memory_order_acquire);
 }
 
 void Task::Wake() {

@@ -1,4 +1,7 @@
 #include "fs/exec.h"
+#include "fs/fd_table.h"
+#include "sentry/kernel/process_tree.h"
+#include "sentry/kernel/wait_queue.h"
 #include "platform/base/log.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/kernel/task.h"
@@ -8,6 +11,9 @@
 #include "sentry/mm/memory_manager.h"
 
 #include <sys/random.h>
+
+#include <chrono>
+#include <thread>
 
 namespace moat::kernel {
 
@@ -57,6 +63,51 @@ Result<void> Task::Exec(const std::string& filename, std::vector<std::string> ar
     robust_list_head = 0;
     robust_list_len = 0;
     log::debug("[{}] exec {} entry {:#x} sp {:#x}", m_tid, loaded.exe_path, loaded.entry, loaded.stack_pointer);
+    return {};
+}
+
+}  // namespace moat::kernel
+
+namespace moat::kernel {
+
+Result<void> Task::ExecProcess(const std::string& filename, std::vector<std::string> argv,
+                               std::vector<std::string> envp) {
+    TRY(Exec(filename, std::move(argv), std::move(envp)));
+    // Past the point of no return. The other threads end (Linux's de_thread); they were
+    // running in the old image, which goes with them.
+    for (;;) {
+        std::vector<Task*> others;
+        for (Task* t : m_tg->tasks())
+            if (t != this)
+                others.push_back(t);
+        if (others.empty())
+            break;
+        for (Task* t : others)
+            t->RequestExit();
+        auto r = Block(m_tg->thread_exit_wait, [&] { return m_tg->tasks().size() == 1; });
+        if (!r.ok() && (m_exiting || m_tg->exiting()))
+            break;  // we are being killed ourselves
+        if (!r.ok()) {
+            // A signal interrupted the wait; keep waiting without spinning on the flag.
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+    }
+    ProcessTree& tree = m_kernel.processes();
+    if (m_tid != m_tg->pid())
+        tree.Retid(*this, m_tg->pid());  // the exec'ing thread becomes the leader
+    tree.MarkExec(*m_tg);
+    altstack = AltStack{};
+
+    // Linux unshares the fd table on exec (another process may share it through CLONE_FILES).
+    if (m_fd_table.use_count() > 1) {
+        if (auto copy = m_fd_table->Fork(); copy.ok())
+            m_fd_table = copy.release_value();
+    }
+    m_fd_table->CloseOnExec();
+    if (vfork_done) {
+        vfork_done->Complete();
+        vfork_done.reset();
+    }
     return {};
 }
 

@@ -1,5 +1,7 @@
 #include "sentry/kernel/thread_group.h"
 
+#include "sentry/kernel/real_timer.h"
+
 #include <algorithm>
 
 namespace moat::kernel {
@@ -54,11 +56,12 @@ void ThreadGroup::AddTask(Task* task) {
     m_tasks.push_back(task);
 }
 
-void ThreadGroup::RemoveTask(Task* task) {
+bool ThreadGroup::RemoveTask(Task* task) {
     std::lock_guard lock(m_lock);
     std::erase(m_tasks, task);
     if (m_tasks.empty())
         m_empty_cv.notify_all();
+    return m_tasks.empty();
 }
 
 std::vector<Task*> ThreadGroup::tasks() {
@@ -69,6 +72,13 @@ std::vector<Task*> ThreadGroup::tasks() {
 void ThreadGroup::WaitUntilEmpty() {
     std::unique_lock lock(m_lock);
     m_empty_cv.wait(lock, [&] { return m_tasks.empty(); });
+}
+
+std::shared_ptr<RealTimer> ThreadGroup::real_timer() {
+    std::lock_guard lock(m_lock);
+    if (!m_real_timer)
+        m_real_timer = std::make_shared<RealTimer>();
+    return m_real_timer;
 }
 
 }  // namespace moat::kernel

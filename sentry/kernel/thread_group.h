@@ -4,18 +4,26 @@
 // Lock order: ThreadGroup::m_lock is taken after Kernel::m_lock, never before.
 
 #include "sentry/kernel/forward.h"
+#include "sentry/kernel/sched.h"
+#include "sentry/kernel/usage.h"
+#include "sentry/kernel/signals.h"
+#include "sentry/kernel/wait_queue.h"
 
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
+#include <memory>
 #include <cstdint>
 #include <mutex>
 #include <vector>
 
 namespace moat::kernel {
+
+class RealTimer;
 
 // The kernel's struct sigaction layout (rt_sigaction), not glibc's.
 struct KernelSigaction {
@@ -33,9 +41,31 @@ public:
 
     Kernel& kernel() { return m_kernel; }
     pid_t pid() const { return m_pid; }
-    pid_t parent_pid() const { return m_parent_pid; }
-    pid_t pgid() const { return m_pgid; }
-    pid_t sid() const { return m_sid; }
+    pid_t parent_pid() const { return m_parent_pid.load(); }
+    pid_t pgid() const { return m_pgid.load(); }
+    pid_t sid() const { return m_sid.load(); }
+    // Changed only under ProcessTree's lock (setpgid, setsid, reparenting).
+    void set_parent_pid(pid_t p) { m_parent_pid.store(p); }
+    void set_pgid(pid_t p) { m_pgid.store(p); }
+    void set_sid(pid_t s) { m_sid.store(s); }
+
+    // ---- Process tree (process_tree.h); guarded by ProcessTree's lock ----
+    ThreadGroup* parent = nullptr;                      // null for PID 1 and once reaped
+    std::vector<std::shared_ptr<ThreadGroup>> children;  // live and zombie children
+    std::vector<std::shared_ptr<Task>> task_refs;        // every task ever in the group, until reaped
+    int exit_signal = SIGCHLD;                           // sent to the parent when the group ends
+    bool zombie = false;                                 // every task has exited; wait status final
+    uid_t exit_uid = 0;                                  // the last task's real uid (waitid's si_uid)
+    bool did_exec = false;                               // setpgid on a child after exec: EACCES
+    bool child_subreaper = false;                        // PR_SET_CHILD_SUBREAPER
+    // The group's waiters (wait4/waitid) sleep here; a child's exit notifies it.
+    WaitQueue child_wait;
+    // A thread of the group waiting for the others to end (a multi-threaded execve).
+    WaitQueue thread_exit_wait;
+
+    // Resource usage of exited tasks and reaped children (usage.h), membarrier registrations.
+    UsageAccount usage;
+    MembarrierState membarrier;
 
     // Signal actions, shared by the group's tasks. signo is 1..64.
     KernelSigaction sigaction(int signo);
@@ -51,14 +81,33 @@ public:
     void BeginGroupExit(int wait_status);
     int wait_status() const;
     void AddTask(Task* task);
-    void RemoveTask(Task* task);  // returns when the last task left
+    bool RemoveTask(Task* task);  // true when the last task left
     std::vector<Task*> tasks();
     // Blocks until every task has left the group.
     void WaitUntilEmpty();
 
+    // ---- Signals (signals.h). Fields below are guarded by signal_lock(), a leaf lock. ----
+    std::mutex& signal_lock() { return m_signal_lock; }
+    PendingSignals& shared_pending() { return m_shared_pending; }
+    // Job control. A stop signal's default action stops every task of the group until SIGCONT
+    // or SIGKILL. `stop_report`/`continue_report` are set on each change for the parent's
+    // waitpid(WUNTRACED / WCONTINUED), which clears them once reported.
+    struct StopState {
+        bool stopped = false;
+        int stop_signo = 0;
+        bool stop_report = false;
+        bool continue_report = false;
+    };
+    StopState& stop_state() { return m_stop; }
+    // Notified on every stop/continue change (stopped tasks wait on it; so can the parent).
+    WaitQueue& stop_queue() { return m_stop_queue; }
+    // ITIMER_REAL / alarm(2), made on first use.
+    std::shared_ptr<RealTimer> real_timer();
+
 private:
     Kernel& m_kernel;
-    pid_t m_pid, m_parent_pid, m_pgid, m_sid;
+    pid_t m_pid;
+    std::atomic<pid_t> m_parent_pid, m_pgid, m_sid;
     mutable std::mutex m_lock;
     std::condition_variable m_empty_cv;
     std::array<KernelSigaction, kNumSignals + 1> m_actions{};  // guarded by m_lock
@@ -66,6 +115,11 @@ private:
     bool m_exiting = false;                                     // guarded by m_lock
     int m_wait_status = 0;                                      // guarded by m_lock
     std::vector<Task*> m_tasks;                                 // guarded by m_lock
+    std::mutex m_signal_lock;
+    PendingSignals m_shared_pending;  // guarded by m_signal_lock
+    StopState m_stop;                 // guarded by m_signal_lock
+    WaitQueue m_stop_queue;
+    std::shared_ptr<RealTimer> m_real_timer;  // guarded by m_lock
 };
 
 }  // namespace moat::kernel

@@ -13,9 +13,11 @@
 #include <sys/mman.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -94,6 +96,15 @@ public:
     // Writes ignoring protections (the loader filling read-only segments); EFAULT if unmapped.
     Result<void> ForceWrite(UserAddr dst, const void* src, size_t len);
     Result<void> ForceZero(UserAddr dst, size_t len);
+
+    // Futexes (Linux's get_futex_key and futex_atomic_*): calls fn (if given) with the sentry's
+    // pointer to the aligned 32-bit word at `addr`, under the manager's lock so the frame
+    // cannot go away meanwhile (use std::atomic_ref on it: the app may be using it too).
+    // With `write` the page is populated as a write would (COW broken; PROT_WRITE needed).
+    // Returns the word's memory-file offset when its area is MAP_SHARED (the key processes
+    // sharing the page agree on), nullopt for a private area. EINVAL unaligned, EFAULT bad.
+    Result<std::optional<uint64_t>> FutexWord(UserAddr addr, bool write,
+                                              const std::function<void(uint32_t*)>& fn = {});
 
     template <typename T>
     Result<T> CopyInObject(UserAddr src) {

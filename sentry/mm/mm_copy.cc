@@ -144,4 +144,22 @@ Result<void> MemoryManager::ForceZero(UserAddr dst, size_t len) {
     return {};
 }
 
+Result<std::optional<uint64_t>> MemoryManager::FutexWord(UserAddr addr, bool write,
+                                                         const std::function<void(uint32_t*)>& fn) {
+    if (addr.get() % sizeof(uint32_t))
+        return Error(EINVAL);
+    std::lock_guard lock(m_impl->lock);
+    uint8_t* word = nullptr;
+    auto [done, err] = m_impl->ForEachPiece(addr.get(), sizeof(uint32_t), write ? Impl::Access::Write : Impl::Access::Read,
+                                            [&](uint8_t* p, size_t) { word = p; });
+    if (err)
+        return Error(err);
+    if (fn)
+        fn(reinterpret_cast<uint32_t*>(word));
+    const Vma* vma = m_impl->vmas.Find(addr.get());
+    if (vma && vma->shared)
+        return std::optional<uint64_t>(static_cast<uint64_t>(word - m_mf.Ptr(0)));
+    return std::optional<uint64_t>();
+}
+
 }  // namespace moat::mm
