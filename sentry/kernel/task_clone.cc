@@ -60,6 +60,7 @@ Result<std::shared_ptr<Task>> Task::Clone(const CloneArgs& args) {
     child->m_creds = m_creds;
     child->set_signal_mask(signal_mask());
     child->comm = comm;
+    child->sched.InheritFrom(sched);
     child->initial_fpu = std::move(fpu);
     // Linux keeps the alternate signal stack only when the child cannot be using it at once.
     if (!(flags & CLONE_VM) || (flags & CLONE_VFORK))

@@ -3,6 +3,7 @@
 #include "sentry/kernel/process_tree.h"
 #include "sentry/kernel/wait_queue.h"
 #include "platform/base/log.h"
+#include "sentry/kernel/futex.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/kernel/task.h"
 #include "sentry/kernel/thread_group.h"
@@ -41,6 +42,9 @@ Result<void> Task::Exec(const std::string& filename, std::vector<std::string> ar
 
     // Point of no return: the new image replaces the old one.
     new_mm->layout().exe_path = loaded.exe_path;
+    // Linux releases the old image's robust futexes on exec (futex_exec_release).
+    WalkRobustList(*this);
+    m_tg->membarrier.registered = 0;
     m_mm = std::move(new_mm);
     m_regs = platform::Registers{};
     m_regs.rip = loaded.entry;

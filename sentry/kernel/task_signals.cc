@@ -4,6 +4,7 @@
 
 #include "platform/base/log.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/kernel/process_tree.h"
 #include "sentry/kernel/signal_frame.h"
 #include "sentry/kernel/signals.h"
 #include "sentry/kernel/task.h"
@@ -70,6 +71,7 @@ void StopGroup(Task& self, int signo) {
     }
     log::debug("[{}] group {} stopped by signal {}", self.tid(), tg.pid(), signo);
     tg.stop_queue().Notify();
+    self.kernel().processes().NotifyParent(tg);
     for (Task* other : tg.tasks()) {
         if (other != &self) {
             other->WakeForSignal();
