@@ -8,6 +8,8 @@
 #include "platform/base/log.h"
 #include "platform/ptrace/ptrace_platform.h"
 #include "sentry/cli/commands.h"
+#include "sentry/cli/signal_forwarder.h"
+#include "sentry/kernel/process_tree.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/mm/memory_file.h"
 #include "syscalls/table.h"
@@ -61,6 +63,8 @@ int RunDo(const DoOptions& opts) {
     }
     // The sentry writes to the caller's stdout; a closed pipe is an EPIPE, not our death.
     signal(SIGPIPE, SIG_IGN);
+    // Before any sentry thread exists, so that they all inherit the blocked mask.
+    SignalForwarder forwarder;
 
     auto memory_file = mm::MemoryFile::Create();
     if (!memory_file.ok())
@@ -80,6 +84,7 @@ int RunDo(const DoOptions& opts) {
     if (!kernel.ok())
         return Fail(fmt::format("cannot start the sentry: {}", strerror(kernel.error())));
     kernel.value()->set_syscall_dispatcher(&syscalls::Dispatch);
+    kernel.value()->processes().set_pids_limit(opts.pids_limit);
 
     kernel::InitProcess init;
     init.argv = opts.command;
@@ -104,7 +109,9 @@ int RunDo(const DoOptions& opts) {
     }
     init.path = path.value();
 
+    forwarder.Start(*kernel.value());
     auto status = kernel.value()->Run(init, fs::FdTable::CreateWithHostStdio());
+    forwarder.Stop();  // before the kernel it forwards to goes away
     if (!status.ok()) {
         fmt::print(stderr, "moat: {}: {}\n", opts.command[0], strerror(status.error()));
         return status.error() == ENOENT ? 127 : 126;

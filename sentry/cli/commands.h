@@ -9,6 +9,7 @@ struct DoOptions {
     bool strace = false;
     std::string debug_log;
     std::string cwd;
+    size_t pids_limit = 4096;
     std::vector<std::string> command;
 };
 

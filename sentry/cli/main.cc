@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
     do_cmd->add_flag("--strace", do_opts.strace, "Print every syscall the sandbox serves, strace-style, to stderr");
     do_cmd->add_option("--debug-log", do_opts.debug_log, "Write the sentry's debug log to FILE");
     do_cmd->add_option("--cwd", do_opts.cwd, "Working directory inside the sandbox");
+    do_cmd->add_option("--pids-limit", do_opts.pids_limit, "Most tasks (threads) the sandbox may hold")
+        ->check(CLI::Range(size_t{1}, size_t{1} << 22));
     do_cmd->prefix_command();
 
     moat::cli::SyscallsOptions sys_opts;
