@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -113,10 +114,26 @@ Context::CpuTimes PtraceContext::CpuTime() {
     CpuTimes live = ThreadCpuTime(pid, tid);
     std::lock_guard lock(m_target_lock);
     if (m_target_tid != tid)  // retired meanwhile: m_retired has it now
-        return m_retired;
+        return Monotonic(m_retired);
     total.user_ns += live.user_ns;
     total.sys_ns += live.sys_ns;
-    return total;
+    return Monotonic(total);
+}
+
+// Splitting the runtime in the ticks' proportion can move time between user and system, so
+// like Linux's cputime_adjust, never report either below what was reported before.
+Context::CpuTimes PtraceContext::Monotonic(CpuTimes now) {
+    uint64_t rtime = now.user_ns + now.sys_ns;
+    if (rtime < m_reported.user_ns + m_reported.sys_ns)
+        return m_reported;
+    uint64_t sys = std::max(now.sys_ns, m_reported.sys_ns);
+    uint64_t user = rtime - sys;
+    if (user < m_reported.user_ns) {
+        user = m_reported.user_ns;
+        sys = rtime - user;
+    }
+    m_reported = {user, sys};
+    return m_reported;
 }
 
 void PtraceContext::RetireTarget() {

@@ -52,6 +52,7 @@ private:
     void SetTarget(pid_t pid, pid_t tid);
     // Before our thread goes: adds its CPU time to m_retired and clears the target, at once.
     void RetireTarget();
+    CpuTimes Monotonic(CpuTimes now);  // m_target_lock held
 
     pid_t m_owner;                          // the host thread this context is bound to
     std::shared_ptr<StubProcess> m_stub;    // the stub m_tid lives in
@@ -65,6 +66,7 @@ private:
     pid_t m_target_pid = 0;  // guarded by m_target_lock
     pid_t m_target_tid = 0;  // guarded by m_target_lock
     CpuTimes m_retired;      // guarded by m_target_lock: threads this context ran before
+    CpuTimes m_reported;  // guarded by m_target_lock: the last CpuTime() answer
 };
 
 }  // namespace moat::platform
