@@ -70,28 +70,30 @@ UserIoDst::UserIoDst(mm::MemoryManager& mm, std::vector<UserSegment> segs) : m_m
         m_remaining += s.len;
 }
 
-Result<size_t> UserIoDst::Put(std::span<const uint8_t> src) {
+namespace {
+// Moves up to `size` bytes through the segment list at (seg, seg_off); `copy(addr, buf_off, len)`
+// copies one piece between the app and the sentry buffer. Bytes moved, or EFAULT if none.
+template <typename Copy>
+Result<size_t> MoveThroughSegments(const std::vector<UserSegment>& segs, size_t& seg_index, size_t& seg_off,
+                                   size_t& remaining, size_t size, Copy copy) {
     size_t done = 0;
-    while (done < src.size() && m_remaining > 0) {
-        while (m_seg < m_segs.size() && m_seg_off == m_segs[m_seg].len) {
-            ++m_seg;
-            m_seg_off = 0;
+    while (done < size && remaining > 0) {
+        while (seg_index < segs.size() && seg_off == segs[seg_index].len) {
+            ++seg_index;
+            seg_off = 0;
         }
-        if (m_seg >= m_segs.size())
+        if (seg_index >= segs.size())
             break;
-        auto& seg = m_segs[m_seg];
-        size_t n = std::min(src.size() - done, seg.len - m_seg_off);
-        uint64_t addr = seg.addr.get() + m_seg_off;
-        auto r = m_mm.CopyOut(mm::UserAddr(addr), src.data() + done, n);
+        const auto& seg = segs[seg_index];
+        size_t n = std::min(size - done, seg.len - seg_off);
+        uint64_t addr = seg.addr.get() + seg_off;
         size_t copied = n;
-        if (!r.ok()) {
-            copied = CopyPartial(addr, n, [&](uint64_t a, size_t off, size_t len) {
-                return m_mm.CopyOut(mm::UserAddr(a), src.data() + done + off, len);
-            });
+        if (!copy(addr, done, n).ok()) {
+            copied = CopyPartial(addr, n, [&](uint64_t a, size_t off, size_t len) { return copy(a, done + off, len); });
         }
         done += copied;
-        m_seg_off += copied;
-        m_remaining -= copied;
+        seg_off += copied;
+        remaining -= copied;
         if (copied < n) {
             if (done == 0)
                 return Error(EFAULT);
@@ -99,6 +101,13 @@ Result<size_t> UserIoDst::Put(std::span<const uint8_t> src) {
         }
     }
     return done;
+}
+}  // namespace
+
+Result<size_t> UserIoDst::Put(std::span<const uint8_t> src) {
+    return MoveThroughSegments(m_segs, m_seg, m_seg_off, m_remaining, src.size(), [&](uint64_t a, size_t off, size_t len) {
+        return m_mm.CopyOut(mm::UserAddr(a), src.data() + off, len);
+    });
 }
 
 UserIoSrc::UserIoSrc(mm::MemoryManager& mm, std::vector<UserSegment> segs) : m_mm(mm), m_segs(std::move(segs)) {
@@ -107,34 +116,9 @@ UserIoSrc::UserIoSrc(mm::MemoryManager& mm, std::vector<UserSegment> segs) : m_m
 }
 
 Result<size_t> UserIoSrc::Take(std::span<uint8_t> dst) {
-    size_t done = 0;
-    while (done < dst.size() && m_remaining > 0) {
-        while (m_seg < m_segs.size() && m_seg_off == m_segs[m_seg].len) {
-            ++m_seg;
-            m_seg_off = 0;
-        }
-        if (m_seg >= m_segs.size())
-            break;
-        auto& seg = m_segs[m_seg];
-        size_t n = std::min(dst.size() - done, seg.len - m_seg_off);
-        uint64_t addr = seg.addr.get() + m_seg_off;
-        auto r = m_mm.CopyIn(mm::UserAddr(addr), dst.data() + done, n);
-        size_t copied = n;
-        if (!r.ok()) {
-            copied = CopyPartial(addr, n, [&](uint64_t a, size_t off, size_t len) {
-                return m_mm.CopyIn(mm::UserAddr(a), dst.data() + done + off, len);
-            });
-        }
-        done += copied;
-        m_seg_off += copied;
-        m_remaining -= copied;
-        if (copied < n) {
-            if (done == 0)
-                return Error(EFAULT);
-            break;
-        }
-    }
-    return done;
+    return MoveThroughSegments(m_segs, m_seg, m_seg_off, m_remaining, dst.size(), [&](uint64_t a, size_t off, size_t len) {
+        return m_mm.CopyIn(mm::UserAddr(a), dst.data() + off, len);
+    });
 }
 
 }  // namespace moat::fs
