@@ -10,7 +10,9 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <pthread.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,6 +62,32 @@ bool Stat() {
     return true;
 }
 
+bool ForkWait() {
+    pid_t pid = fork();
+    if (pid < 0) return false;
+    if (pid == 0) _exit(0);
+    int status;
+    return waitpid(pid, &status, 0) == pid && WIFEXITED(status);
+}
+
+bool ForkExecWait() {
+    pid_t pid = fork();
+    if (pid < 0) return false;
+    if (pid == 0) {
+        char const* argv[] = {"/bin/true", nullptr};
+        execv(argv[0], const_cast<char* const*>(argv));
+        _exit(127);
+    }
+    int status;
+    return waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+bool ThreadCreateJoin() {
+    pthread_t t;
+    if (pthread_create(&t, nullptr, [](void*) -> void* { return nullptr; }, nullptr) != 0) return false;
+    return pthread_join(t, nullptr) == 0;
+}
+
 struct Workload {
     char const* name;
     bool (*body)();
@@ -70,6 +98,9 @@ constexpr Workload kWorkloads[] = {
     {"clock_gettime", ClockGettime},
     {"open_read_close", OpenReadClose},
     {"stat", Stat},
+    {"fork_wait", ForkWait},
+    {"fork_exec_wait", ForkExecWait},
+    {"thread_create_join", ThreadCreateJoin},
 };
 
 using Clock = std::chrono::steady_clock;
