@@ -169,31 +169,24 @@ SyscallResult sys_pwritev(kernel::Task& task, const SyscallArgs& args) {
     return Writev(task, arg_int(args, 0), arg_addr(args, 1), args[2], pos, true);
 }
 
-// Implements Linux preadv2(2). Differs: the RWF_* hints are accepted and ignored.
-SyscallResult sys_preadv2(kernel::Task& task, const SyscallArgs& args) {
+namespace {
+// preadv2/pwritev2: flags checked, then offset -1 means "at the file offset" like readv/writev.
+template <typename Vectored>
+SyscallResult Vectored2(kernel::Task& task, const SyscallArgs& args, Vectored vectored) {
     int64_t pos = static_cast<int64_t>(args[3]);
-    int flags = arg_int(args, 5);
-    if (flags & ~kRwfSupported)
+    if (arg_int(args, 5) & ~kRwfSupported)
         return Error(EOPNOTSUPP);
-    if (pos == -1)
-        return Readv(task, arg_int(args, 0), arg_addr(args, 1), args[2], -1, false);
-    if (pos < 0)
+    if (pos < -1)
         return Error(EINVAL);
-    return Readv(task, arg_int(args, 0), arg_addr(args, 1), args[2], pos, true);
+    return vectored(task, arg_int(args, 0), arg_addr(args, 1), args[2], pos, pos != -1);
 }
+}  // namespace
+
+// Implements Linux preadv2(2). Differs: the RWF_* hints are accepted and ignored.
+SyscallResult sys_preadv2(kernel::Task& task, const SyscallArgs& args) { return Vectored2(task, args, Readv); }
 
 // Implements Linux pwritev2(2). Differs: the RWF_* hints are accepted and ignored.
-SyscallResult sys_pwritev2(kernel::Task& task, const SyscallArgs& args) {
-    int64_t pos = static_cast<int64_t>(args[3]);
-    int flags = arg_int(args, 5);
-    if (flags & ~kRwfSupported)
-        return Error(EOPNOTSUPP);
-    if (pos == -1)
-        return Writev(task, arg_int(args, 0), arg_addr(args, 1), args[2], -1, false);
-    if (pos < 0)
-        return Error(EINVAL);
-    return Writev(task, arg_int(args, 0), arg_addr(args, 1), args[2], pos, true);
-}
+SyscallResult sys_pwritev2(kernel::Task& task, const SyscallArgs& args) { return Vectored2(task, args, Writev); }
 
 // Implements Linux lseek(2). Directories take SEEK_SET/SEEK_CUR only (as tmpfs).
 SyscallResult sys_lseek(kernel::Task& task, const SyscallArgs& args) {

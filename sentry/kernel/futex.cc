@@ -183,16 +183,19 @@ Result<void> FutexTable::Wait(Task& t, const FutexKey& key, uint64_t uaddr, uint
     w.key = key;
     w.bitset = bitset;
     w.state = std::make_shared<WakeState>();
-    Bucket& b = BucketFor(key);
-    {
-        std::lock_guard lock(b.lock);
-        uint32_t cur = TRY(LoadWord(t.mm(), uaddr));
-        if (cur != val)
-            return Error(EAGAIN);
-        b.waiters.push_back(&w);
-        w.bucket.store(&b, std::memory_order_relaxed);
-    }
+    TRY(EnqueueIfEqual(t, w, uaddr, val));
     return Sleep(t, w, deadline);
+}
+
+Result<void> FutexTable::EnqueueIfEqual(Task& t, Waiter& w, uint64_t uaddr, uint32_t val) {
+    Bucket& b = BucketFor(w.key);
+    std::lock_guard lock(b.lock);
+    uint32_t cur = TRY(LoadWord(t.mm(), uaddr));
+    if (cur != val)
+        return Error(EAGAIN);
+    b.waiters.push_back(&w);
+    w.bucket.store(&b, std::memory_order_relaxed);
+    return {};
 }
 
 Result<int> FutexTable::Wake(const FutexKey& key, uint32_t bitset, int count) {
@@ -401,15 +404,7 @@ Result<void> FutexTable::WaitRequeuePi(Task& t, const FutexKey& key1, uint64_t u
     w.kind = Waiter::Kind::RequeuePi;
     w.requeue_pi_key = key2;
     w.state = std::make_shared<WakeState>();
-    Bucket& b = BucketFor(key1);
-    {
-        std::lock_guard lock(b.lock);
-        uint32_t cur = TRY(LoadWord(t.mm(), uaddr1));
-        if (cur != val)
-            return Error(EAGAIN);
-        b.waiters.push_back(&w);
-        w.bucket.store(&b, std::memory_order_relaxed);
-    }
+    TRY(EnqueueIfEqual(t, w, uaddr1, val));
     auto slept = Sleep(t, w, deadline);
     if (slept.ok())
         return {};  // woken only by CMP_REQUEUE_PI's proxy lock or an UNLOCK_PI hand-off

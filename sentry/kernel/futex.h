@@ -128,6 +128,9 @@ private:
     // Blocks until w is woken; on a timeout or signal takes it off its list. Returns {} when
     // it was woken (even if the block ended for another reason at the same time).
     Result<void> Sleep(Task& t, Waiter& w, FutexDeadline deadline);
+    // Queues `w` on its key's bucket if the futex word at `uaddr` still holds `val` (EAGAIN
+    // otherwise), atomically with respect to wakers.
+    Result<void> EnqueueIfEqual(Task& t, Waiter& w, uint64_t uaddr, uint32_t val);
     // Takes w off its bucket list if it is still on one (after a timeout or signal).
     static void Unqueue(Waiter& w);
     // Marks a waiter that left its list woken and wakes its task (bucket locked).
