@@ -68,4 +68,8 @@ Result<int64_t> File::SeekRegular(int64_t offset, int whence, int64_t size) {
     return result;
 }
 
+Result<void> File::Fallocate(int, int64_t, int64_t) { return Error(ENODEV); }
+
+Result<void> File::Sync(bool) { return {}; }
+
 }  // namespace moat::fs

@@ -76,6 +76,11 @@ public:
     virtual Result<uint64_t> Ioctl(kernel::Task& task, uint32_t request, uint64_t arg);
     // FIONREAD: bytes readable without blocking; ENOTTY where Linux has none.
     virtual Result<int64_t> BytesReadable();
+    // fallocate(2) (mode as the app passed it; the syscall layer checked the ranges). Default:
+    // ENODEV, Linux's answer for files that are not regular.
+    virtual Result<void> Fallocate(int mode, int64_t offset, int64_t len);
+    // fsync/fdatasync: the data reaches where the file keeps it. Default: nothing to do.
+    virtual Result<void> Sync(bool data_only);
     // True for a terminal (isatty).
     virtual bool is_tty() const { return false; }
     // Whether pread/pwrite are allowed (FMODE_PREAD); ESPIPE otherwise.

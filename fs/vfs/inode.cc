@@ -26,3 +26,38 @@ Result<std::string> Inode::ReadLink(const FsCaller&) { return Error(EINVAL); }
 Result<std::shared_ptr<File>> Inode::Open(const FsCaller&, const VfsPath&, int) { return Error(ENXIO); }
 
 }  // namespace moat::fs
+
+namespace moat::fs {
+
+struct timespec FsNow() {
+    struct timespec ts {};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts;
+}
+
+Result<std::shared_ptr<Inode>> Inode::Create(const FsCaller&, const std::string&, const NewInode&) {
+    return Error(EPERM);
+}
+Result<std::shared_ptr<Inode>> Inode::Mkdir(const FsCaller&, const std::string&, const NewInode&) {
+    return Error(EPERM);
+}
+Result<std::shared_ptr<Inode>> Inode::Symlink(const FsCaller&, const std::string&, const std::string&,
+                                              const NewInode&) {
+    return Error(EPERM);
+}
+Result<void> Inode::Link(const FsCaller&, const std::string&, Inode&) { return Error(EPERM); }
+Result<void> Inode::Unlink(const FsCaller&, const std::string&) { return Error(EPERM); }
+Result<void> Inode::Rmdir(const FsCaller&, const std::string&) { return Error(EPERM); }
+Result<void> Inode::Rename(const FsCaller&, const std::string&, Inode&, const std::string&, unsigned) {
+    return Error(EPERM);
+}
+Result<std::shared_ptr<Inode>> Inode::CreateTmpFile(const FsCaller&, const NewInode&) { return Error(EOPNOTSUPP); }
+Result<void> Inode::SetAttr(const FsCaller&, const SetAttrRequest&) { return Error(EPERM); }
+Result<std::string> Inode::GetXattr(const FsCaller&, const std::string&) { return Error(EOPNOTSUPP); }
+Result<void> Inode::SetXattr(const FsCaller&, const std::string&, const std::string&, int) {
+    return Error(EOPNOTSUPP);
+}
+Result<std::vector<std::string>> Inode::ListXattr(const FsCaller&) { return Error(EOPNOTSUPP); }
+Result<void> Inode::RemoveXattr(const FsCaller&, const std::string&) { return Error(EOPNOTSUPP); }
+
+}  // namespace moat::fs

@@ -46,6 +46,47 @@ struct DirEntry {
 
 uint8_t DirentTypeOf(uint32_t mode);
 
+// What a new inode starts with. The VFS computes it (umask applied, owner from the caller's
+// fsuid/fsgid or a set-group-ID directory's group) before asking the filesystem.
+struct NewInode {
+    uint32_t mode = 0;  // S_IFMT type bits | permission bits
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+    uint64_t rdev = 0;  // character and block devices
+};
+
+// chmod/chown/truncate/utimensat: the fields to change. The VFS has validated the values and
+// checked permission; the filesystem applies them and sets ctime to now (Linux's notify_change).
+struct SetAttrRequest {
+    enum Field : unsigned {
+        kMode = 1,   // permission bits (and S_ISUID/S_ISGID/S_ISVTX); never the type
+        kUid = 2,
+        kGid = 4,
+        kSize = 8,   // regular files: truncate or extend with zeros
+        kAtime = 16,
+        kMtime = 32,
+    };
+    unsigned mask = 0;
+    uint32_t mode = 0;
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+    int64_t size = 0;
+    struct timespec atime {};
+    struct timespec mtime {};
+};
+
+// rename(2) flags as renameat2 takes them.
+inline constexpr unsigned kRenameNoReplace = 1;  // RENAME_NOREPLACE
+inline constexpr unsigned kRenameExchange = 2;   // RENAME_EXCHANGE
+inline constexpr unsigned kRenameWhiteout = 4;   // RENAME_WHITEOUT
+
+// setxattr(2) flags.
+inline constexpr int kXattrCreate = 1;   // XATTR_CREATE
+inline constexpr int kXattrReplace = 2;  // XATTR_REPLACE
+
+// The current wall-clock time, for the timestamps filesystems keep.
+struct timespec FsNow();
+
 class Inode : public std::enable_shared_from_this<Inode> {
 public:
     Inode(std::shared_ptr<FileSystem> fs, uint32_t type) : m_fs(std::move(fs)), m_type(type & S_IFMT) {}
@@ -73,6 +114,45 @@ public:
     // Opens a file description for a non-O_PATH open of a non-directory, non-symlink
     // (directories get the VFS's DirectoryFile). `path` names the inode.
     virtual Result<std::shared_ptr<File>> Open(const FsCaller&, const VfsPath& path, int flags);
+
+    // ---- Directory operations (this inode is the directory). The VFS has already checked, in
+    // Linux's order: the mount is writable (EROFS), the caller may write and search this
+    // directory (EACCES), the sticky bit, `name` is a valid component (not "." or "..", not
+    // too long), and for creations that `name` does not exist (EEXIST) — so a filesystem
+    // re-checks existence only to close races. Type checks between the source and target of a
+    // rename (EISDIR/ENOTDIR), renaming a directory under itself (EINVAL) and cross-filesystem
+    // links/renames (EXDEV) are the VFS's too; emptiness (ENOTEMPTY) is the filesystem's.
+    // Defaults: EPERM (Linux's answer when a filesystem lacks the operation).
+
+    // A regular file, FIFO, socket, or character/block device (mode's type says which).
+    virtual Result<std::shared_ptr<Inode>> Create(const FsCaller&, const std::string& name, const NewInode& attr);
+    virtual Result<std::shared_ptr<Inode>> Mkdir(const FsCaller&, const std::string& name, const NewInode& attr);
+    virtual Result<std::shared_ptr<Inode>> Symlink(const FsCaller&, const std::string& name, const std::string& target,
+                                                   const NewInode& attr);
+    // A new name for `target` (same filesystem, not a directory).
+    virtual Result<void> Link(const FsCaller&, const std::string& name, Inode& target);
+    // Removes a non-directory name.
+    virtual Result<void> Unlink(const FsCaller&, const std::string& name);
+    // Removes an empty directory (ENOTEMPTY).
+    virtual Result<void> Rmdir(const FsCaller&, const std::string& name);
+    // Moves `old_name` here to `new_name` in `new_dir` (same filesystem), replacing what is
+    // there (an empty directory only, ENOTEMPTY) unless kRenameNoReplace; kRenameExchange
+    // swaps the two (both exist).
+    virtual Result<void> Rename(const FsCaller&, const std::string& old_name, Inode& new_dir,
+                                const std::string& new_name, unsigned flags);
+    // O_TMPFILE: a regular file with no name (nlink 0) in this directory's filesystem. Default
+    // EOPNOTSUPP.
+    virtual Result<std::shared_ptr<Inode>> CreateTmpFile(const FsCaller&, const NewInode& attr);
+
+    // ---- Any inode ----
+    // chmod/chown/truncate/utimensat (see SetAttrRequest). Default EPERM.
+    virtual Result<void> SetAttr(const FsCaller&, const SetAttrRequest& req);
+    // Extended attributes by full name ("user.x", "trusted.y"…); the VFS checks namespaces and
+    // permission. Defaults: EOPNOTSUPP.
+    virtual Result<std::string> GetXattr(const FsCaller&, const std::string& name);
+    virtual Result<void> SetXattr(const FsCaller&, const std::string& name, const std::string& value, int flags);
+    virtual Result<std::vector<std::string>> ListXattr(const FsCaller&);
+    virtual Result<void> RemoveXattr(const FsCaller&, const std::string& name);
 
 private:
     const std::shared_ptr<FileSystem> m_fs;  // an inode keeps its filesystem alive
