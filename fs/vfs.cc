@@ -59,6 +59,13 @@ Result<std::unique_ptr<Vfs>> Vfs::Create(const VfsOptions& opts) {
     if (!root_inode->is_dir())
         return Error(ENOTDIR);
     std::unique_ptr<Vfs> vfs(new Vfs());
+    UniqueFd console;
+    if (opts.console_fd >= 0) {
+        console = UniqueFd(fcntl(opts.console_fd, F_DUPFD_CLOEXEC, 3));
+        if (!console.valid())
+            return Error(errno);
+    }
+    vfs->m_devices = std::make_unique<Devices>(std::move(console));
     vfs->m_filesystems.push_back(host);
     vfs->m_mounts.SetRoot(host, Dentry::CreateRoot(std::move(root_inode)), kMountReadOnly | kMountNoDev);
 
@@ -110,11 +117,13 @@ Result<VfsPath> Vfs::Resolve(const FsCaller& caller, const VfsPath& root, const 
 }
 
 Result<std::shared_ptr<File>> Vfs::OpenAt(const FsCaller& caller, const VfsPath& root, const VfsPath& start,
-                                          std::string_view path, int flags, uint32_t mode) {
+                                          std::string_view path, int flags, uint32_t mode, unsigned resolve) {
     flags = TRY(NormalizeOpenFlags(flags));
     if (path.size() >= kPathMax)
         return Error(ENAMETOOLONG);
-    PathWalker walker(m_mounts, caller, root);
+    const bool start_is_root = resolve & (kResolveBeneath | kResolveInRoot);
+    PathWalker walker(m_mounts, caller, start_is_root ? start : root);
+    walker.set_resolve(resolve);
 
     if (flags & kTmpFileBit) {
         // O_TMPFILE names the directory to create an unnamed file in.
@@ -213,7 +222,12 @@ Result<std::shared_ptr<File>> Vfs::OpenChecked(const FsCaller& caller, const Vfs
     int status = StatusFlagsOf(flags);
     if (inode.is_dir())
         return std::shared_ptr<File>(std::make_shared<DirectoryFile>(status, target));
-    auto file = TRY(inode.Open(caller, target, status));
+    std::shared_ptr<File> file;
+    switch (inode.type()) {
+    case S_IFCHR: file = TRY(m_devices->OpenChar(attr.rdev, status, target)); break;
+    case S_IFBLK: return Error(ENXIO);  // the sandbox has no block devices
+    default: file = TRY(inode.Open(caller, target, status)); break;
+    }
     // handle_truncate: after the open checks, before the file is used.
     if ((flags & O_TRUNC) && !created && inode.is_regular()) {
         SetAttrRequest req;

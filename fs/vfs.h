@@ -7,6 +7,7 @@
 // HostFileSystem::m_inodes_lock) → HostPageCache::m_lock → MemoryFile; Dentry::m_lock,
 // DentryCache::m_lock and MountTable::m_lock are leaves.
 
+#include "fs/dev/char_devices.h"
 #include "fs/file.h"
 #include "fs/vfs/caller.h"
 #include "fs/vfs/mount.h"
@@ -30,6 +31,8 @@ struct VfsOptions {
     size_t dentry_cache_capacity = 1024;
     // Mount the sentry's procfs at /proc (when the root has a /proc directory).
     bool mount_proc = true;
+    // A host terminal to serve as the sandbox's /dev/tty and /dev/console (dup'ed), or -1.
+    int console_fd = -1;
 };
 
 class Vfs {
@@ -56,8 +59,9 @@ public:
     // begins (cwd or a dirfd's directory). `path` is non-empty and shorter than PATH_MAX. ----
 
     // openat(2): `flags` and `mode` as the app passed them (unknown flag bits ignored).
+    // `resolve` holds openat2's RESOLVE_* restrictions (ResolveFlags).
     Result<std::shared_ptr<File>> OpenAt(const FsCaller& caller, const VfsPath& root, const VfsPath& start,
-                                         std::string_view path, int flags, uint32_t mode);
+                                         std::string_view path, int flags, uint32_t mode, unsigned resolve = 0);
     // Opens an already-resolved location (AT_EMPTY_PATH-style reopen; exec). Same checks as
     // the tail of OpenAt.
     Result<std::shared_ptr<File>> OpenPath(const FsCaller& caller, const VfsPath& target, int flags);
@@ -116,6 +120,7 @@ private:
     // Walks to the parent of `path` for a creation and checks (EEXIST, ENOENT, EROFS, EACCES).
     Result<void> PrepareCreate(PathWalker& walker, const VfsPath& start, std::string_view path, bool is_dir);
 
+    std::unique_ptr<Devices> m_devices;
     std::mutex m_rename_lock;  // serializes namespace changes (Linux's s_vfs_rename_mutex)
     Vfs() = default;
     mutable MountTable m_mounts;
