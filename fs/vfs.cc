@@ -1,6 +1,8 @@
 #include "fs/vfs.h"
 
+#include "fs/dev/devfs.h"
 #include "fs/host/filesystem.h"
+#include "fs/tmpfs/filesystem.h"
 #include "fs/proc/filesystem.h"
 #include "fs/vfs/directory_file.h"
 #include "fs/vfs/permissions.h"
@@ -69,18 +71,47 @@ Result<std::unique_ptr<Vfs>> Vfs::Create(const VfsOptions& opts) {
     vfs->m_filesystems.push_back(host);
     vfs->m_mounts.SetRoot(host, Dentry::CreateRoot(std::move(root_inode)), kMountReadOnly | kMountNoDev);
 
+    TRY(vfs->MountSpecialFilesystems(opts));
+    return vfs;
+}
+
+Result<void> Vfs::MountSpecialFilesystems(const VfsOptions& opts) {
+    PathWalker walker(m_mounts, FsCaller{}, root());
+    auto dir_exists = [&](std::string_view path) { return walker.Resolve(root(), path, kWalkDirectory).ok(); };
     if (opts.mount_proc) {
-        PathWalker walker(vfs->m_mounts, FsCaller{}, vfs->root());
-        auto mp = walker.Resolve(vfs->root(), "/proc", kWalkDirectory);
-        if (mp.ok()) {
+        if (dir_exists("/proc")) {
+            auto mp = TRY(walker.Resolve(root(), "/proc", kWalkDirectory));
             auto proc = ProcFileSystem::Create();
-            vfs->m_filesystems.push_back(proc);
-            TRY(vfs->MountAt(*mp, proc, proc->MakeRootInode(), kMountNoSuid | kMountNoDev | kMountNoExec));
+            m_filesystems.push_back(proc);
+            TRY(MountAt(mp, proc, proc->MakeRootInode(), kMountNoSuid | kMountNoDev | kMountNoExec));
         } else {
-            log::debug("fs: no /proc directory under {} ({}); procfs not mounted", opts.host_root, mp.error());
+            log::debug("fs: no /proc directory in the root; procfs not mounted");
         }
     }
-    return vfs;
+    if (!opts.memory_file)
+        return {};
+    m_memory_file.store(opts.memory_file, std::memory_order_release);
+    if (opts.mount_dev && dir_exists("/dev")) {
+        auto dev = TRY(MountTmpfs("/dev", 0755, 1 << 20, kMountNoSuid | kMountNoExec));
+        TRY(PopulateDevfs(*dev->root()->inode()));
+        TRY(MountTmpfs("/dev/shm", 01777, opts.tmpfs_size_limit, kMountNoSuid | kMountNoDev));
+    }
+    if (opts.mount_tmp && dir_exists("/tmp"))
+        TRY(MountTmpfs("/tmp", 01777, opts.tmpfs_size_limit, kMountNoSuid | kMountNoDev));
+    return {};
+}
+
+Result<std::shared_ptr<Mount>> Vfs::MountTmpfs(std::string_view path, uint32_t mode, uint64_t size_limit,
+                                                int flags) {
+    PathWalker walker(m_mounts, FsCaller{}, root());
+    VfsPath mp = TRY(walker.Resolve(root(), path, kWalkFollow | kWalkDirectory));
+    TmpfsOptions topts;
+    topts.size_limit = size_limit;
+    topts.root_mode = mode;
+    topts.memory_file = memory_file();
+    auto tmpfs = TmpfsFileSystem::Create(topts);
+    m_filesystems.push_back(tmpfs);
+    return MountAt(mp, tmpfs, TRY(tmpfs->MakeRootInode()), flags);
 }
 
 Vfs::~Vfs() {
@@ -91,9 +122,12 @@ Vfs::~Vfs() {
 
 void Vfs::set_memory_file(mm::MemoryFile* mf) {
     m_memory_file.store(mf, std::memory_order_release);
-    for (auto& fs : m_filesystems)
+    for (auto& fs : m_filesystems) {
         if (auto* host = dynamic_cast<HostFileSystem*>(fs.get()))
             host->set_memory_file(mf);
+        else if (auto* tmp = dynamic_cast<TmpfsFileSystem*>(fs.get()))
+            tmp->set_memory_file(mf);
+    }
 }
 
 VfsPath Vfs::root() const {

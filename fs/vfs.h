@@ -33,6 +33,14 @@ struct VfsOptions {
     bool mount_proc = true;
     // A host terminal to serve as the sandbox's /dev/tty and /dev/console (dup'ed), or -1.
     int console_fd = -1;
+    // Where tmpfs data lives (the memory file); without it no tmpfs is mounted.
+    mm::MemoryFile* memory_file = nullptr;
+    // Mount the sandbox's own /dev (devices + /dev/shm) and /tmp (tmpfs), where the root has
+    // those directories.
+    bool mount_dev = true;
+    bool mount_tmp = true;
+    // Bytes each tmpfs may hold (0: unlimited, bounded by the sandbox's memory).
+    uint64_t tmpfs_size_limit = 0;
 };
 
 class Vfs {
@@ -109,7 +117,12 @@ public:
     Result<std::vector<std::string>> ListXattr(const FsCaller& caller, const VfsPath& target);
     Result<void> RemoveXattr(const FsCaller& caller, const VfsPath& target, const std::string& name);
 
+    // Mounts a new tmpfs with a root of mode `mode` at `path` (resolved from the top).
+    Result<std::shared_ptr<Mount>> MountTmpfs(std::string_view path, uint32_t mode, uint64_t size_limit, int flags);
+
 private:
+    // The sandbox's own /proc, /dev and /tmp (Create).
+    Result<void> MountSpecialFilesystems(const VfsOptions& opts);
     // The new inode's owner and mode in `dir` (inode_init_owner).
     static NewInode NewInodeIn(const FsCaller& caller, const InodeAttr& dir, uint32_t mode);
     // Creates the regular file `walker.last()` for open(O_CREAT) and returns its location.

@@ -73,6 +73,7 @@ int RunDo(const DoOptions& opts) {
     if (!platform.ok())
         return Fail(fmt::format("cannot start the ptrace platform: {}", strerror(platform.error())));
     fs::VfsOptions vfs_opts;
+    vfs_opts.memory_file = memory_file.value().get();
     // The terminal the sandbox may call its own (/dev/tty): the first of our stdio that is one.
     for (int fd = 0; fd <= 2 && vfs_opts.console_fd < 0; ++fd)
         if (isatty(fd))
