@@ -25,7 +25,7 @@
 namespace moat::fs {
 
 struct VfsOptions {
-    // The host directory that becomes the sandbox's "/" (read-only for now).
+    // The host directory that becomes the sandbox's "/" (its lower layer when writable_root).
     std::string host_root = "/";
     // Recently used host dentries kept cached (each holds one host O_PATH fd).
     size_t dentry_cache_capacity = 1024;
@@ -33,6 +33,9 @@ struct VfsOptions {
     bool mount_proc = true;
     // A host terminal to serve as the sandbox's /dev/tty and /dev/console (dup'ed), or -1.
     int console_fd = -1;
+    // The root: the host tree read-only under an in-memory overlay (needs memory_file), or
+    // the host tree alone, read-only.
+    bool writable_root = true;
     // Where tmpfs data lives (the memory file); without it no tmpfs is mounted.
     mm::MemoryFile* memory_file = nullptr;
     // Mount the sandbox's own /dev (devices + /dev/shm) and /tmp (tmpfs), where the root has
