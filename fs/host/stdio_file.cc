@@ -128,6 +128,8 @@ private:
     std::thread m_thread;  // last: starts once the rest is built
 };
 
+HostStreamFile::HostStreamFile(int flags, UniqueFd fd) : File(flags), m_fd(std::move(fd)) {}
+
 HostStreamFile::~HostStreamFile() {
     std::lock_guard lock(m_watcher_lock);
     m_watcher.reset();  // joined before m_fd closes

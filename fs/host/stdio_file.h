@@ -26,7 +26,7 @@ public:
     // Takes a dup of `host_fd`; EBADF if it is closed.
     static Result<std::shared_ptr<HostStreamFile>> Create(int host_fd);
 
-    HostStreamFile(int flags, UniqueFd fd) : File(flags), m_fd(std::move(fd)) {}
+    HostStreamFile(int flags, UniqueFd fd);  // out of line: Watcher is incomplete here
 
     Result<InodeAttr> Stat() override;
     Result<size_t> Read(IoDst& dst) override;
