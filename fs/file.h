@@ -81,6 +81,14 @@ public:
     virtual Result<void> Fallocate(int mode, int64_t offset, int64_t len);
     // fsync/fdatasync: the data reaches where the file keeps it. Default: nothing to do.
     virtual Result<void> Sync(bool data_only);
+    // What /proc/[pid]/fd/N shows for a file outside the mount tree (path() is null):
+    // "pipe:[N]", "socket:[N]", "anon_inode:[eventfd]"…
+    virtual std::string anon_name() const { return "anon_inode:[unknown]"; }
+    // Opening /proc/[pid]/fd/N of a file outside the mount tree: a new description of the same
+    // object with `flags` (a pipe's other end…). Default ENXIO (Linux's no_open).
+    virtual Result<std::shared_ptr<File>> Reopen(const FsCaller& caller, int flags);
+    // The offset for /proc/[pid]/fdinfo (0 while another thread holds the position lock).
+    int64_t offset_for_proc();
     // True for a terminal (isatty).
     virtual bool is_tty() const { return false; }
     // Whether pread/pwrite are allowed (FMODE_PREAD); ESPIPE otherwise.

@@ -2,6 +2,7 @@
 
 #include "fs/host/filesystem.h"
 #include "fs/proc/filesystem.h"
+#include "fs/sys/filesystem.h"
 #include "fs/vfs/directory_file.h"
 #include "fs/vfs/permissions.h"
 #include "platform/base/log.h"
@@ -71,6 +72,15 @@ Result<std::unique_ptr<Vfs>> Vfs::Create(const VfsOptions& opts) {
             TRY(vfs->MountAt(*mp, proc, proc->MakeRootInode(), kMountNoSuid | kMountNoDev | kMountNoExec));
         } else {
             log::debug("fs: no /proc directory under {} ({}); procfs not mounted", opts.host_root, mp.error());
+        }
+    }
+    if (opts.mount_sys) {
+        PathWalker walker(vfs->m_mounts, FsCaller{}, vfs->root());
+        auto mp = walker.Resolve(vfs->root(), "/sys", kWalkDirectory);
+        if (mp.ok()) {
+            auto sys = SysFileSystem::Create();
+            vfs->m_filesystems.push_back(sys);
+            TRY(vfs->MountAt(*mp, sys, sys->MakeRootInode(), kMountReadOnly | kMountNoSuid | kMountNoDev | kMountNoExec));
         }
     }
     return vfs;
@@ -151,7 +161,8 @@ Result<std::shared_ptr<File>> Vfs::OpenAt(const FsCaller& caller, const VfsPath&
         } else {
             target = TRY(walker.LookupLast());
         }
-        if (target.inode().is_symlink() && (follow || walker.trailing_slash())) {
+        if (target.inode().is_symlink() && walker.last_type() != PathWalker::LastType::Bind &&
+            (follow || walker.trailing_slash())) {
             TRY(walker.FollowLast(target));
             continue;
         }

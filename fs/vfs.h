@@ -29,6 +29,8 @@ struct VfsOptions {
     size_t dentry_cache_capacity = 1024;
     // Mount the sentry's procfs at /proc (when the root has a /proc directory).
     bool mount_proc = true;
+    // Mount the sentry's minimal sysfs at /sys (when the root has a /sys directory).
+    bool mount_sys = true;
 };
 
 class Vfs {

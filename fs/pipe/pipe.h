@@ -59,6 +59,9 @@ public:
     Result<size_t> Read(IoDst& dst) override;
     Result<size_t> Write(IoSrc& src) override;
     Result<int64_t> BytesReadable() override;
+    std::string anon_name() const override { return "pipe:[" + std::to_string(m_pipe->ino()) + "]"; }
+    // /proc/[pid]/fd/N of a pipe opens the same pipe, as opening a FIFO would.
+    Result<std::shared_ptr<File>> Reopen(const FsCaller& caller, int flags) override;
 
 private:
     std::shared_ptr<Pipe> m_pipe;

@@ -9,7 +9,7 @@ Result<VfsPath> PathWalker::Resolve(const VfsPath& start, std::string_view path,
     TRY(WalkParent(start, path));
     for (;;) {
         VfsPath p = TRY(LookupLast());
-        if (p.inode().is_symlink() && ((flags & kWalkFollow) || m_trailing)) {
+        if (p.inode().is_symlink() && m_last_type != LastType::Bind && ((flags & kWalkFollow) || m_trailing)) {
             TRY(FollowLast(p));
             continue;
         }
@@ -30,6 +30,12 @@ Result<void> PathWalker::WalkParent(const VfsPath& start, std::string_view path)
 }
 
 Result<void> PathWalker::FollowLast(const VfsPath& link) {
+    if (link.inode().is_magic_link()) {
+        m_bind = TRY(JumpCounted(link));
+        m_last_type = LastType::Bind;
+        m_last.clear();
+        return {};
+    }
     std::string target = TRY(ReadLinkCounted(link));
     // A relative target is resolved in the directory holding the link: m_dir already.
     return WalkComponents(target);
@@ -42,6 +48,12 @@ Result<std::string> PathWalker::ReadLinkCounted(const VfsPath& link) {
     if (target.empty())
         return Error(ENOENT);
     return target;
+}
+
+Result<VfsPath> PathWalker::JumpCounted(const VfsPath& link) {
+    if (m_links++ >= kMaxSymlinks)
+        return Error(ELOOP);
+    return link.inode().MagicLinkTarget(m_caller, link);
 }
 
 void PathWalker::PushComponents(std::string_view path) {
@@ -90,6 +102,13 @@ Result<void> PathWalker::Drain() {
             next = DotDot(m_dir);
         else
             next = TRY(Step(m_dir, name));
+        if (next.inode().is_symlink() && next.inode().is_magic_link()) {
+            next = TRY(JumpCounted(next));
+            if (!next.inode().is_dir())
+                return Error(ENOTDIR);
+            m_dir = std::move(next);
+            continue;
+        }
         if (next.inode().is_symlink()) {
             std::string target = TRY(ReadLinkCounted(next));
             if (target.front() == '/')
@@ -124,6 +143,8 @@ Result<VfsPath> PathWalker::LookupLast() {
         return m_dir;
     case LastType::DotDot:
         return DotDot(m_dir);
+    case LastType::Bind:
+        return m_bind;
     case LastType::Normal:
         break;
     }

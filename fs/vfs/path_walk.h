@@ -36,7 +36,9 @@ enum WalkFlags : unsigned {
 
 class PathWalker {
 public:
-    enum class LastType { Normal, Dot, DotDot, Root };
+    // Bind: a magic link was followed at the end; the result is the location it jumped to
+    // (Linux's LAST_BIND), never followed again.
+    enum class LastType { Normal, Dot, DotDot, Root, Bind };
 
     PathWalker(const MountTable& mounts, const FsCaller& caller, VfsPath root)
         : m_mounts(mounts), m_caller(caller), m_root(std::move(root)) {}
@@ -74,6 +76,7 @@ private:
     Result<void> Drain();
     void PushComponents(std::string_view path);
     Result<std::string> ReadLinkCounted(const VfsPath& link);
+    Result<VfsPath> JumpCounted(const VfsPath& link);
 
     const MountTable& m_mounts;
     FsCaller m_caller;
@@ -81,6 +84,7 @@ private:
     VfsPath m_dir;
     std::vector<std::string> m_stack;  // components still to walk, next on top (back)
     std::string m_last;
+    VfsPath m_bind;  // LastType::Bind's location
     LastType m_last_type = LastType::Root;
     bool m_trailing = false;
     int m_links = 0;
