@@ -1,6 +1,7 @@
 #include "fs/proc/filesystem.h"
 
 #include "fs/proc/pid_dir.h"
+#include "fs/proc/process.h"
 #include "fs/proc/synthetic.h"
 #include "fs/proc/system_files.h"
 #include "sentry/kernel/kernel.h"
@@ -30,6 +31,8 @@ protected:
         if (caller.task)
             caller.task->kernel().ForEachThreadGroup([&](kernel::ThreadGroup& tg) { pids.push_back(tg.pid()); });
         std::sort(pids.begin(), pids.end());
+        // A reaped group may linger in the kernel's table while its last thread winds down.
+        std::erase_if(pids, [&](pid_t pid) { return !proc::ProcessExists(caller, pid); });
         std::vector<DirEntry> out;
         for (pid_t pid : pids)
             out.push_back({std::to_string(pid), ChildIno(std::to_string(pid)), DT_DIR});

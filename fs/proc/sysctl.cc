@@ -127,7 +127,7 @@ ChildSpec SysctlDir(std::shared_ptr<FileSystem> fs, struct timespec time, std::s
                                           Value("swappiness", 0644, "60", fs, time)};
         }, fs, time));
         return sys;
-    }, std::move(fs), time);
+    }, fs, time);
 }
 
 }  // namespace moat::fs::proc

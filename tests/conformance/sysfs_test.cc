@@ -71,8 +71,9 @@ TEST(SysfsTest, AffinityIsWithinOnlineCpus) {
     ASSERT_THAT(sched_getaffinity(0, sizeof set, &set), SyscallSucceeds());
     auto online = ParseCpuList(ReadWholeFile("/sys/devices/system/cpu/online"));
     for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
-        if (CPU_ISSET(cpu, &set))
+        if (CPU_ISSET(cpu, &set)) {
             EXPECT_TRUE(online.count(cpu)) << cpu;
+        }
 }
 
 TEST(SysfsTest, CgroupDirectoryAndTransparentHugepages) {
@@ -88,8 +89,9 @@ TEST(SysfsTest, FilesAreReadOnly) {
     ASSERT_THAT(stat("/sys/devices/system/cpu/online", &st), SyscallSucceeds());
     EXPECT_TRUE(S_ISREG(st.st_mode));
     EXPECT_EQ(st.st_mode & 0222, 0u);
-    if (geteuid() != 0)
+    if (geteuid() != 0) {
         EXPECT_THAT(open("/sys/devices/system/cpu/online", O_WRONLY), SyscallFailsWithErrno(EACCES));
+    }
 }
 
 }  // namespace
