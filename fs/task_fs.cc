@@ -67,6 +67,13 @@ Result<AtTarget> ResolveAt(kernel::Task& task, int dirfd, const std::string& pat
     return AtTarget{std::move(p), nullptr};
 }
 
+Result<WalkStart> WalkStartOf(kernel::Task& task, int dirfd, const std::string& path) {
+    FsContext& fsc = task.fs_context();
+    VfsPath root = fsc.root();
+    VfsPath start = (!path.empty() && path.front() == '/') ? root : TRY(StartOf(task, dirfd));
+    return WalkStart{std::move(root), std::move(start)};
+}
+
 Result<std::shared_ptr<File>> OpenAtForTask(kernel::Task& task, int dirfd, const std::string& path, int flags,
                                             uint32_t mode) {
     if (path.empty())

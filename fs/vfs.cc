@@ -120,7 +120,7 @@ Result<VfsPath> Vfs::Resolve(const FsCaller& caller, const VfsPath& root, const 
 }
 
 Result<std::shared_ptr<File>> Vfs::OpenAt(const FsCaller& caller, const VfsPath& root, const VfsPath& start,
-                                          std::string_view path, int flags, uint32_t /*mode*/) {
+                                          std::string_view path, int flags, uint32_t mode) {
     flags = TRY(NormalizeOpenFlags(flags));
     if (path.size() >= kPathMax)
         return Error(ENAMETOOLONG);
@@ -129,9 +129,7 @@ Result<std::shared_ptr<File>> Vfs::OpenAt(const FsCaller& caller, const VfsPath&
     if (flags & kTmpFileBit) {
         // O_TMPFILE names the directory to create an unnamed file in.
         VfsPath dir = TRY(walker.Resolve(start, path, kWalkFollow | kWalkDirectory));
-        if (dir.mount->read_only())
-            return Error(EROFS);
-        return Error(EOPNOTSUPP);  // FIXME(#fs-tmpfs): no writable filesystem yet
+        return OpenTmpFile(caller, dir, flags, mode);
     }
 
     const bool creat = flags & O_CREAT;
@@ -145,15 +143,21 @@ Result<std::shared_ptr<File>> Vfs::OpenAt(const FsCaller& caller, const VfsPath&
         if (creat && walker.last_type() == PathWalker::LastType::Normal) {
             if (walker.trailing_slash())
                 return Error(EISDIR);
+            // Creation and the check that the name is free happen under the namespace lock.
+            std::unique_lock lock(m_rename_lock);
             auto found = TRY(walker.LookupLastOptional());
             if (!found) {
-                // Linux asks for write access to the mount first (EROFS), then permission on the
-                // directory, then the filesystem's create.
+                // Linux: a removed directory takes no entries (ENOENT), then write access to the
+                // mount (EROFS), then permission on the directory, then the filesystem's create.
                 const VfsPath& dir = walker.dir();
+                if (dir.dentry->dead())
+                    return Error(ENOENT);
                 if (dir.mount->read_only())
                     return Error(EROFS);
                 TRY(CheckPermission(caller.creds, dir.inode().CachedAttr(), kMayWrite | kMayExec));
-                return Error(EACCES);  // FIXME(#fs-tmpfs): no filesystem here can create files yet
+                VfsPath created = TRY(CreateForOpen(walker, mode));
+                lock.unlock();
+                return OpenChecked(caller, created, flags, /*created=*/true);
             }
             if (excl)
                 return Error(EEXIST);
@@ -178,6 +182,11 @@ Result<std::shared_ptr<File>> Vfs::OpenAt(const FsCaller& caller, const VfsPath&
 }
 
 Result<std::shared_ptr<File>> Vfs::OpenPath(const FsCaller& caller, const VfsPath& target, int flags) {
+    return OpenChecked(caller, target, flags, /*created=*/false);
+}
+
+Result<std::shared_ptr<File>> Vfs::OpenChecked(const FsCaller& caller, const VfsPath& target, int flags,
+                                               bool created) {
     Inode& inode = target.inode();
     if ((flags & O_DIRECTORY) && !inode.is_dir())
         return Error(ENOTDIR);
@@ -188,8 +197,8 @@ Result<std::shared_ptr<File>> Vfs::OpenPath(const FsCaller& caller, const VfsPat
     if ((flags & O_TRUNC) && inode.is_regular() && read_only)
         return Error(EROFS);
 
-    // may_open
-    int mask = AccessMaskOf(flags);
+    // may_open; a file this open created is not checked again (FMODE_CREATED).
+    int mask = created ? 0 : AccessMaskOf(flags);
     switch (inode.type()) {
     case S_IFLNK:
         return Error(ELOOP);
@@ -215,7 +224,15 @@ Result<std::shared_ptr<File>> Vfs::OpenPath(const FsCaller& caller, const VfsPat
     int status = StatusFlagsOf(flags);
     if (inode.is_dir())
         return std::shared_ptr<File>(std::make_shared<DirectoryFile>(status, target));
-    return inode.Open(caller, target, status);
+    auto file = TRY(inode.Open(caller, target, status));
+    // handle_truncate: after the open checks, before the file is used.
+    if ((flags & O_TRUNC) && !created && inode.is_regular()) {
+        SetAttrRequest req;
+        req.mask = SetAttrRequest::kSize | SetAttrRequest::kMtime;
+        req.mtime = FsNow();
+        TRY(inode.SetAttr(caller, req));
+    }
+    return file;
 }
 
 Result<std::string> Vfs::ReadLink(const FsCaller& caller, const VfsPath& link) {

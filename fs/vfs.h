@@ -16,6 +16,7 @@
 #include "sentry/mm/memory_file.h"
 
 #include <atomic>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -71,7 +72,53 @@ public:
     // read-only mount, EACCES per the caller's creds (already swapped to real ids if needed).
     Result<void> Access(const FsCaller& caller, const VfsPath& target, int mode);
 
+    // ---- Namespace operations (vfs_namespace.cc), Linux's checks in Linux's order. Modes have
+    // the umask applied already. ----
+    // mknodat(2): regular files, FIFOs, sockets, character and block devices.
+    Result<void> Mknod(const FsCaller& caller, const VfsPath& root, const VfsPath& start, std::string_view path,
+                       uint32_t mode, uint64_t dev);
+    Result<void> Mkdir(const FsCaller& caller, const VfsPath& root, const VfsPath& start, std::string_view path,
+                       uint32_t mode);
+    Result<void> Symlink(const FsCaller& caller, const VfsPath& root, const VfsPath& start, std::string_view path,
+                         const std::string& target);
+    // linkat(2): a new name `path` for the resolved `old`.
+    Result<void> Link(const FsCaller& caller, const VfsPath& old, const VfsPath& root, const VfsPath& start,
+                      std::string_view path);
+    Result<void> Unlink(const FsCaller& caller, const VfsPath& root, const VfsPath& start, std::string_view path);
+    Result<void> Rmdir(const FsCaller& caller, const VfsPath& root, const VfsPath& start, std::string_view path);
+    // renameat2(2) with kRename* flags.
+    Result<void> Rename(const FsCaller& caller, const VfsPath& root, const VfsPath& old_start,
+                        std::string_view old_path, const VfsPath& new_start, std::string_view new_path,
+                        unsigned flags);
+
+    // ---- Attributes (vfs_attr.cc): permission rules of chmod, chown, truncate, utimensat and
+    // the xattr calls. ----
+    Result<void> Chmod(const FsCaller& caller, const VfsPath& target, uint32_t mode);
+    // uid/gid of -1 leave that id unchanged.
+    Result<void> Chown(const FsCaller& caller, const VfsPath& target, uint32_t uid, uint32_t gid);
+    // truncate(2) checks write permission on the path; ftruncate(2) (`by_fd`) relies on the
+    // file having been opened for writing.
+    Result<void> Truncate(const FsCaller& caller, const VfsPath& target, int64_t size, bool by_fd);
+    // utimensat(2): `times` null means both now; tv_nsec may be UTIME_NOW or UTIME_OMIT.
+    Result<void> Utimes(const FsCaller& caller, const VfsPath& target, const struct timespec* times);
+    Result<std::string> GetXattr(const FsCaller& caller, const VfsPath& target, const std::string& name);
+    Result<void> SetXattr(const FsCaller& caller, const VfsPath& target, const std::string& name,
+                          const std::string& value, int flags);
+    Result<std::vector<std::string>> ListXattr(const FsCaller& caller, const VfsPath& target);
+    Result<void> RemoveXattr(const FsCaller& caller, const VfsPath& target, const std::string& name);
+
 private:
+    // The new inode's owner and mode in `dir` (inode_init_owner).
+    static NewInode NewInodeIn(const FsCaller& caller, const InodeAttr& dir, uint32_t mode);
+    // Creates the regular file `walker.last()` for open(O_CREAT) and returns its location.
+    Result<VfsPath> CreateForOpen(PathWalker& walker, uint32_t mode);
+    Result<std::shared_ptr<File>> OpenTmpFile(const FsCaller& caller, const VfsPath& dir, int flags, uint32_t mode);
+    Result<std::shared_ptr<File>> OpenChecked(const FsCaller& caller, const VfsPath& target, int flags,
+                                              bool created);
+    // Walks to the parent of `path` for a creation and checks (EEXIST, ENOENT, EROFS, EACCES).
+    Result<void> PrepareCreate(PathWalker& walker, const VfsPath& start, std::string_view path, bool is_dir);
+
+    std::mutex m_rename_lock;  // serializes namespace changes (Linux's s_vfs_rename_mutex)
     Vfs() = default;
     mutable MountTable m_mounts;
     std::atomic<mm::MemoryFile*> m_memory_file{nullptr};

@@ -162,6 +162,11 @@ Result<std::optional<VfsPath>> PathWalker::LookupLastOptional() {
 }
 
 Result<VfsPath> PathWalker::Step(const VfsPath& dir, const std::string& name) {
+    auto child = TRY(Child(dir, name));
+    return CrossMounts(VfsPath{dir.mount, std::move(child)});
+}
+
+Result<std::shared_ptr<Dentry>> PathWalker::Child(const VfsPath& dir, const std::string& name) {
     if (name.size() > kNameMax)
         return Error(ENAMETOOLONG);
     FileSystem& fs = dir.mount->filesystem();
@@ -176,7 +181,7 @@ Result<VfsPath> PathWalker::Step(const VfsPath& dir, const std::string& name) {
     }
     if (fs.cache_dentries())
         fs.dentry_cache().Touch(child);
-    return CrossMounts(VfsPath{dir.mount, std::move(child)});
+    return child;
 }
 
 VfsPath PathWalker::DotDot(VfsPath p) const {

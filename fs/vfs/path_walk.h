@@ -66,6 +66,9 @@ public:
 
     // One step: the child `name` of directory `dir` (no permission check), mounts crossed.
     Result<VfsPath> Step(const VfsPath& dir, const std::string& name);
+    // The child dentry `name` of `dir` itself, mounts not crossed (what unlink and rename act
+    // on); ENOENT if absent.
+    Result<std::shared_ptr<Dentry>> Child(const VfsPath& dir, const std::string& name);
     // "..", with the root and mount rules.
     VfsPath DotDot(VfsPath p) const;
     VfsPath CrossMounts(VfsPath p) const;
