@@ -27,7 +27,7 @@ fd)
     ;;
 cpus)
     # os.cpu_count() and friends agree with each other and with /sys.
-    python3 -c '
+    /usr/bin/python3 -c '
 import os, multiprocessing
 n = os.cpu_count()
 online = open("/sys/devices/system/cpu/online").read().strip()
