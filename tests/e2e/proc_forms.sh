@@ -23,7 +23,7 @@ fd)
     # runner may leak other fds natively; the sandbox starts with 0-2 only).
     ls -l /proc/self/fd/ | awk 'NR == 1 { print; next }
         $9 < 3 { print $1, $9, $10, "(stdio)" }
-        $11 ~ /^\/proc\// { t = $11; sub(/[0-9]+/, "PID", t); print $1, $9, $10, t }'
+        $11 ~ /^\/proc\// { t = $11; sub(/[0-9]+/, "PID", t); print $1, "N", $10, t }'
     ;;
 cpus)
     # os.cpu_count() and friends agree with each other and with /sys.
