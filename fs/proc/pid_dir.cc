@@ -79,7 +79,8 @@ ChildSpec PidFile(std::string name, uint32_t perm, std::shared_ptr<FileSystem> f
 // A magic link to a location of the process (cwd, root, exe), shown as a path from the
 // reader's root.
 ChildSpec PidLink(std::string name, std::shared_ptr<FileSystem> fs, struct timespec time, pid_t pid, pid_t tid,
-                  std::function<Result<VfsPath>(const ProcessRef&)> where) {
+                  std::function<Result<VfsPath>(const ProcessRef&)> where,
+                  std::function<Result<std::string>(const ProcessRef&)> shown = nullptr) {
     auto target = [pid, tid, where](const FsCaller& caller) -> Result<VfsPath> {
         auto p = TRY(FindProcess(caller, pid, tid));
         TRY(MayAccess(caller, p));
@@ -87,7 +88,14 @@ ChildSpec PidLink(std::string name, std::shared_ptr<FileSystem> fs, struct times
             return Error(ENOENT);
         return where(p);
     };
-    auto text = [target](const FsCaller& caller) -> Result<std::string> {
+    auto text = [target, pid, tid, shown](const FsCaller& caller) -> Result<std::string> {
+        if (shown) {
+            auto p = TRY(FindProcess(caller, pid, tid));
+            TRY(MayAccess(caller, p));
+            if (!p.task)
+                return Error(ENOENT);
+            return shown(p);
+        }
         VfsPath at = TRY(target(caller));
         return PathFrom(at, caller.task->fs_context().root());
     };
@@ -122,7 +130,13 @@ std::vector<ChildSpec> PidChildren(std::shared_ptr<FileSystem> fs, struct timesp
         return ctx->cwd();
     }));
     c.push_back(PidFile("environ", 0400, fs, time, pid, tid, EnvironText, true));
-    c.push_back(PidLink("exe", fs, time, pid, tid, ExeOf));
+    c.push_back(PidLink("exe", fs, time, pid, tid, ExeOf, [](const ProcessRef& p) -> Result<std::string> {
+        // The path the loader recorded (Linux shows the executable's path the same way).
+        auto mm = p.task->mm_ptr();
+        if (!mm || mm->layout().exe_path.empty())
+            return Error(ENOENT);
+        return mm->layout().exe_path;
+    }));
     c.push_back(FdDirChild(fs, time, pid, tid));
     c.push_back(FdInfoDirChild(fs, time, pid, tid));
     c.push_back(PidFile("limits", 0444, fs, time, pid, tid, LimitsText));

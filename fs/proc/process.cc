@@ -12,6 +12,13 @@ Result<ProcessRef> FindProcess(const FsCaller& caller, pid_t pid, pid_t tid) {
         return Error(ENOENT);
     kernel::ProcessTree& tree = caller.task->kernel().processes();
     ProcessRef ref;
+    if (caller.task->pid() == pid && (tid == 0 || tid == caller.task->tid()) && !tree.FindTask(caller.task->tid())) {
+        // The caller itself, before (or without, in in-process tests) registration in the
+        // tree: non-owning references, valid for the caller's own syscall.
+        ref.task = std::shared_ptr<kernel::Task>(std::shared_ptr<void>(), caller.task);
+        ref.group = std::shared_ptr<kernel::ThreadGroup>(std::shared_ptr<void>(), &caller.task->thread_group());
+        return ref;
+    }
     if (tid != 0) {
         ref.task = tree.FindTask(tid);
         if (!ref.task || ref.task->pid() != pid)
