@@ -48,7 +48,7 @@ Result<WalkStart> WalkStartOf(kernel::Task& task, int dirfd, const std::string& 
 
 // openat(2) for the task.
 Result<std::shared_ptr<File>> OpenAtForTask(kernel::Task& task, int dirfd, const std::string& path, int flags,
-                                            uint32_t mode);
+                                            uint32_t mode, unsigned resolve = 0);
 
 // The task's RLIMIT_NOFILE soft limit, capped at NR_OPEN.
 int NofileLimit(kernel::Task& task);

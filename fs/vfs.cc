@@ -1,6 +1,8 @@
 #include "fs/vfs.h"
 
+#include "fs/dev/devfs.h"
 #include "fs/host/filesystem.h"
+#include "fs/tmpfs/filesystem.h"
 #include "fs/proc/filesystem.h"
 #include "fs/sys/filesystem.h"
 #include "fs/vfs/directory_file.h"
@@ -60,30 +62,63 @@ Result<std::unique_ptr<Vfs>> Vfs::Create(const VfsOptions& opts) {
     if (!root_inode->is_dir())
         return Error(ENOTDIR);
     std::unique_ptr<Vfs> vfs(new Vfs());
+    UniqueFd console;
+    if (opts.console_fd >= 0) {
+        console = UniqueFd(fcntl(opts.console_fd, F_DUPFD_CLOEXEC, 3));
+        if (!console.valid())
+            return Error(errno);
+    }
+    vfs->m_devices = std::make_unique<Devices>(std::move(console));
     vfs->m_filesystems.push_back(host);
     vfs->m_mounts.SetRoot(host, Dentry::CreateRoot(std::move(root_inode)), kMountReadOnly | kMountNoDev);
 
-    if (opts.mount_proc) {
-        PathWalker walker(vfs->m_mounts, FsCaller{}, vfs->root());
-        auto mp = walker.Resolve(vfs->root(), "/proc", kWalkDirectory);
-        if (mp.ok()) {
-            auto proc = ProcFileSystem::Create();
-            vfs->m_filesystems.push_back(proc);
-            TRY(vfs->MountAt(*mp, proc, proc->MakeRootInode(), kMountNoSuid | kMountNoDev | kMountNoExec));
-        } else {
-            log::debug("fs: no /proc directory under {} ({}); procfs not mounted", opts.host_root, mp.error());
-        }
-    }
-    if (opts.mount_sys) {
-        PathWalker walker(vfs->m_mounts, FsCaller{}, vfs->root());
-        auto mp = walker.Resolve(vfs->root(), "/sys", kWalkDirectory);
-        if (mp.ok()) {
-            auto sys = SysFileSystem::Create();
-            vfs->m_filesystems.push_back(sys);
-            TRY(vfs->MountAt(*mp, sys, sys->MakeRootInode(), kMountReadOnly | kMountNoSuid | kMountNoDev | kMountNoExec));
-        }
-    }
+    TRY(vfs->MountSpecialFilesystems(opts));
     return vfs;
+}
+
+Result<void> Vfs::MountSpecialFilesystems(const VfsOptions& opts) {
+    PathWalker walker(m_mounts, FsCaller{}, root());
+    auto dir_exists = [&](std::string_view path) { return walker.Resolve(root(), path, kWalkDirectory).ok(); };
+    if (opts.mount_proc) {
+        if (dir_exists("/proc")) {
+            auto mp = TRY(walker.Resolve(root(), "/proc", kWalkDirectory));
+            auto proc = ProcFileSystem::Create();
+            m_filesystems.push_back(proc);
+            TRY(MountAt(mp, proc, proc->MakeRootInode(), kMountNoSuid | kMountNoDev | kMountNoExec));
+        } else {
+            log::debug("fs: no /proc directory in the root; procfs not mounted");
+        }
+    }
+    if (opts.mount_sys && dir_exists("/sys")) {
+        auto mp = TRY(walker.Resolve(root(), "/sys", kWalkDirectory));
+        auto sys = SysFileSystem::Create();
+        m_filesystems.push_back(sys);
+        TRY(MountAt(mp, sys, sys->MakeRootInode(), kMountReadOnly | kMountNoSuid | kMountNoDev | kMountNoExec));
+    }
+    if (!opts.memory_file)
+        return {};
+    m_memory_file.store(opts.memory_file, std::memory_order_release);
+    if (opts.mount_dev && dir_exists("/dev")) {
+        auto dev = TRY(MountTmpfs("/dev", 0755, 1 << 20, kMountNoSuid | kMountNoExec));
+        TRY(PopulateDevfs(*dev->root()->inode()));
+        TRY(MountTmpfs("/dev/shm", 01777, opts.tmpfs_size_limit, kMountNoSuid | kMountNoDev));
+    }
+    if (opts.mount_tmp && dir_exists("/tmp"))
+        TRY(MountTmpfs("/tmp", 01777, opts.tmpfs_size_limit, kMountNoSuid | kMountNoDev));
+    return {};
+}
+
+Result<std::shared_ptr<Mount>> Vfs::MountTmpfs(std::string_view path, uint32_t mode, uint64_t size_limit,
+                                                int flags) {
+    PathWalker walker(m_mounts, FsCaller{}, root());
+    VfsPath mp = TRY(walker.Resolve(root(), path, kWalkFollow | kWalkDirectory));
+    TmpfsOptions topts;
+    topts.size_limit = size_limit;
+    topts.root_mode = mode;
+    topts.memory_file = memory_file();
+    auto tmpfs = TmpfsFileSystem::Create(topts);
+    m_filesystems.push_back(tmpfs);
+    return MountAt(mp, tmpfs, TRY(tmpfs->MakeRootInode()), flags);
 }
 
 Vfs::~Vfs() {
@@ -94,9 +129,12 @@ Vfs::~Vfs() {
 
 void Vfs::set_memory_file(mm::MemoryFile* mf) {
     m_memory_file.store(mf, std::memory_order_release);
-    for (auto& fs : m_filesystems)
+    for (auto& fs : m_filesystems) {
         if (auto* host = dynamic_cast<HostFileSystem*>(fs.get()))
             host->set_memory_file(mf);
+        else if (auto* tmp = dynamic_cast<TmpfsFileSystem*>(fs.get()))
+            tmp->set_memory_file(mf);
+    }
 }
 
 VfsPath Vfs::root() const {
@@ -120,11 +158,13 @@ Result<VfsPath> Vfs::Resolve(const FsCaller& caller, const VfsPath& root, const 
 }
 
 Result<std::shared_ptr<File>> Vfs::OpenAt(const FsCaller& caller, const VfsPath& root, const VfsPath& start,
-                                          std::string_view path, int flags, uint32_t mode) {
+                                          std::string_view path, int flags, uint32_t mode, unsigned resolve) {
     flags = TRY(NormalizeOpenFlags(flags));
     if (path.size() >= kPathMax)
         return Error(ENAMETOOLONG);
-    PathWalker walker(m_mounts, caller, root);
+    const bool start_is_root = resolve & (kResolveBeneath | kResolveInRoot);
+    PathWalker walker(m_mounts, caller, start_is_root ? start : root);
+    walker.set_resolve(resolve);
 
     if (flags & kTmpFileBit) {
         // O_TMPFILE names the directory to create an unnamed file in.
@@ -224,7 +264,12 @@ Result<std::shared_ptr<File>> Vfs::OpenChecked(const FsCaller& caller, const Vfs
     int status = StatusFlagsOf(flags);
     if (inode.is_dir())
         return std::shared_ptr<File>(std::make_shared<DirectoryFile>(status, target));
-    auto file = TRY(inode.Open(caller, target, status));
+    std::shared_ptr<File> file;
+    switch (inode.type()) {
+    case S_IFCHR: file = TRY(m_devices->OpenChar(attr.rdev, status, target)); break;
+    case S_IFBLK: return Error(ENXIO);  // the sandbox has no block devices
+    default: file = TRY(inode.Open(caller, target, status)); break;
+    }
     // handle_truncate: after the open checks, before the file is used.
     if ((flags & O_TRUNC) && !created && inode.is_regular()) {
         SetAttrRequest req;

@@ -7,6 +7,7 @@
 // HostFileSystem::m_inodes_lock) → HostPageCache::m_lock → MemoryFile; Dentry::m_lock,
 // DentryCache::m_lock and MountTable::m_lock are leaves.
 
+#include "fs/dev/char_devices.h"
 #include "fs/file.h"
 #include "fs/vfs/caller.h"
 #include "fs/vfs/mount.h"
@@ -30,6 +31,16 @@ struct VfsOptions {
     size_t dentry_cache_capacity = 1024;
     // Mount the sentry's procfs at /proc (when the root has a /proc directory).
     bool mount_proc = true;
+    // A host terminal to serve as the sandbox's /dev/tty and /dev/console (dup'ed), or -1.
+    int console_fd = -1;
+    // Where tmpfs data lives (the memory file); without it no tmpfs is mounted.
+    mm::MemoryFile* memory_file = nullptr;
+    // Mount the sandbox's own /dev (devices + /dev/shm) and /tmp (tmpfs), where the root has
+    // those directories.
+    bool mount_dev = true;
+    bool mount_tmp = true;
+    // Bytes each tmpfs may hold (0: unlimited, bounded by the sandbox's memory).
+    uint64_t tmpfs_size_limit = 0;
     // Mount the sentry's minimal sysfs at /sys (when the root has a /sys directory).
     bool mount_sys = true;
 };
@@ -58,8 +69,9 @@ public:
     // begins (cwd or a dirfd's directory). `path` is non-empty and shorter than PATH_MAX. ----
 
     // openat(2): `flags` and `mode` as the app passed them (unknown flag bits ignored).
+    // `resolve` holds openat2's RESOLVE_* restrictions (ResolveFlags).
     Result<std::shared_ptr<File>> OpenAt(const FsCaller& caller, const VfsPath& root, const VfsPath& start,
-                                         std::string_view path, int flags, uint32_t mode);
+                                         std::string_view path, int flags, uint32_t mode, unsigned resolve = 0);
     // Opens an already-resolved location (AT_EMPTY_PATH-style reopen; exec). Same checks as
     // the tail of OpenAt.
     Result<std::shared_ptr<File>> OpenPath(const FsCaller& caller, const VfsPath& target, int flags);
@@ -107,7 +119,12 @@ public:
     Result<std::vector<std::string>> ListXattr(const FsCaller& caller, const VfsPath& target);
     Result<void> RemoveXattr(const FsCaller& caller, const VfsPath& target, const std::string& name);
 
+    // Mounts a new tmpfs with a root of mode `mode` at `path` (resolved from the top).
+    Result<std::shared_ptr<Mount>> MountTmpfs(std::string_view path, uint32_t mode, uint64_t size_limit, int flags);
+
 private:
+    // The sandbox's own /proc, /dev and /tmp (Create).
+    Result<void> MountSpecialFilesystems(const VfsOptions& opts);
     // The new inode's owner and mode in `dir` (inode_init_owner).
     static NewInode NewInodeIn(const FsCaller& caller, const InodeAttr& dir, uint32_t mode);
     // Creates the regular file `walker.last()` for open(O_CREAT) and returns its location.
@@ -118,6 +135,7 @@ private:
     // Walks to the parent of `path` for a creation and checks (EEXIST, ENOENT, EROFS, EACCES).
     Result<void> PrepareCreate(PathWalker& walker, const VfsPath& start, std::string_view path, bool is_dir);
 
+    std::unique_ptr<Devices> m_devices;
     std::mutex m_rename_lock;  // serializes namespace changes (Linux's s_vfs_rename_mutex)
     Vfs() = default;
     mutable MountTable m_mounts;
