@@ -1,0 +1,48 @@
+#pragma once
+// Binds: host directories or files mounted into the sandbox's tree (`moat do --bind SRC:DST`,
+// `--ro-bind SRC:DST`), each its own HostFileSystem rooted at SRC and mounted on DST.
+// Writable binds write through to the host (fs/README.md "Host access"); read-only binds are
+// mounted with kMountReadOnly (EROFS).
+
+#include "fs/host/filesystem.h"
+#include "fs/vfs.h"
+#include "platform/base/result.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace moat::fs {
+
+struct BindSpec {
+    std::string source;       // a host path (directory or regular file), from the configuration
+    std::string destination;  // an existing path inside the sandbox, of the same kind
+    bool read_only = false;
+};
+
+// Parses "SRC:DST" ("SRC" alone binds SRC onto the same path). EINVAL for an empty side.
+Result<BindSpec> ParseBindSpec(const std::string& arg, bool read_only);
+
+// The filesystems the binds made. Keep it while the Vfs lives: its destructor clears their
+// dentry caches, breaking the fs → cache → dentry → inode → fs cycle as ~Vfs does for the
+// filesystems Vfs::Create made.
+class BindMounts {
+public:
+    BindMounts() = default;
+    BindMounts(BindMounts&&) = default;
+    BindMounts& operator=(BindMounts&&) = default;
+    ~BindMounts();
+
+    // Which side of a bind an error is about.
+    enum class Side { Source, Destination };
+    // Mounts one bind; on error *side says which side failed. Errors: the source's (ENOENT,
+    // EACCES, EINVAL for a source that is neither a directory nor a regular file), the
+    // destination's walk (ENOENT…), ENOTDIR / EISDIR when the two are not of the same kind
+    // (Destination). Call after Vfs::set_memory_file.
+    Result<void> Mount(Vfs& vfs, const BindSpec& spec, Side* side);
+
+private:
+    std::vector<std::shared_ptr<HostFileSystem>> m_filesystems;
+};
+
+}  // namespace moat::fs
