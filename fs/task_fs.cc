@@ -67,14 +67,23 @@ Result<AtTarget> ResolveAt(kernel::Task& task, int dirfd, const std::string& pat
     return AtTarget{std::move(p), nullptr};
 }
 
+Result<WalkStart> WalkStartOf(kernel::Task& task, int dirfd, const std::string& path) {
+    FsContext& fsc = task.fs_context();
+    VfsPath root = fsc.root();
+    VfsPath start = (!path.empty() && path.front() == '/') ? root : TRY(StartOf(task, dirfd));
+    return WalkStart{std::move(root), std::move(start)};
+}
+
 Result<std::shared_ptr<File>> OpenAtForTask(kernel::Task& task, int dirfd, const std::string& path, int flags,
-                                            uint32_t mode) {
+                                            uint32_t mode, unsigned resolve) {
     if (path.empty())
         return Error(ENOENT);
     FsContext& fsc = task.fs_context();
     VfsPath root = fsc.root();
-    VfsPath start = path.front() == '/' ? root : TRY(StartOf(task, dirfd));
-    return fsc.vfs().OpenAt(CallerOf(task), root, start, path, flags, mode & ~fsc.umask());
+    // openat2's RESOLVE_BENEATH/RESOLVE_IN_ROOT walk from dirfd even for an absolute path.
+    const bool from_dirfd = path.front() != '/' || (resolve & (kResolveBeneath | kResolveInRoot));
+    VfsPath start = from_dirfd ? TRY(StartOf(task, dirfd)) : root;
+    return fsc.vfs().OpenAt(CallerOf(task), root, start, path, flags, mode & ~fsc.umask(), resolve);
 }
 
 int NofileLimit(kernel::Task& task) {

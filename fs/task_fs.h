@@ -38,9 +38,17 @@ struct AtTarget {
 Result<AtTarget> ResolveAt(kernel::Task& task, int dirfd, const std::string& path, unsigned walk_flags,
                            bool allow_empty, const FsCaller* caller = nullptr);
 
+// Where a walk of `path` for an *at syscall begins: the caller's root, and the directory a
+// relative path starts from (the cwd for AT_FDCWD, dirfd's directory: EBADF, ENOTDIR).
+struct WalkStart {
+    VfsPath root;
+    VfsPath start;
+};
+Result<WalkStart> WalkStartOf(kernel::Task& task, int dirfd, const std::string& path);
+
 // openat(2) for the task.
 Result<std::shared_ptr<File>> OpenAtForTask(kernel::Task& task, int dirfd, const std::string& path, int flags,
-                                            uint32_t mode);
+                                            uint32_t mode, unsigned resolve = 0);
 
 // The task's RLIMIT_NOFILE soft limit, capped at NR_OPEN.
 int NofileLimit(kernel::Task& task);

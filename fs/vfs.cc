@@ -1,6 +1,8 @@
 #include "fs/vfs.h"
 
+#include "fs/dev/devfs.h"
 #include "fs/host/filesystem.h"
+#include "fs/tmpfs/filesystem.h"
 #include "fs/proc/filesystem.h"
 #include "fs/vfs/directory_file.h"
 #include "fs/vfs/permissions.h"
@@ -59,21 +61,57 @@ Result<std::unique_ptr<Vfs>> Vfs::Create(const VfsOptions& opts) {
     if (!root_inode->is_dir())
         return Error(ENOTDIR);
     std::unique_ptr<Vfs> vfs(new Vfs());
+    UniqueFd console;
+    if (opts.console_fd >= 0) {
+        console = UniqueFd(fcntl(opts.console_fd, F_DUPFD_CLOEXEC, 3));
+        if (!console.valid())
+            return Error(errno);
+    }
+    vfs->m_devices = std::make_unique<Devices>(std::move(console));
     vfs->m_filesystems.push_back(host);
     vfs->m_mounts.SetRoot(host, Dentry::CreateRoot(std::move(root_inode)), kMountReadOnly | kMountNoDev);
 
+    TRY(vfs->MountSpecialFilesystems(opts));
+    return vfs;
+}
+
+Result<void> Vfs::MountSpecialFilesystems(const VfsOptions& opts) {
+    PathWalker walker(m_mounts, FsCaller{}, root());
+    auto dir_exists = [&](std::string_view path) { return walker.Resolve(root(), path, kWalkDirectory).ok(); };
     if (opts.mount_proc) {
-        PathWalker walker(vfs->m_mounts, FsCaller{}, vfs->root());
-        auto mp = walker.Resolve(vfs->root(), "/proc", kWalkDirectory);
-        if (mp.ok()) {
+        if (dir_exists("/proc")) {
+            auto mp = TRY(walker.Resolve(root(), "/proc", kWalkDirectory));
             auto proc = ProcFileSystem::Create();
-            vfs->m_filesystems.push_back(proc);
-            TRY(vfs->MountAt(*mp, proc, proc->MakeRootInode(), kMountNoSuid | kMountNoDev | kMountNoExec));
+            m_filesystems.push_back(proc);
+            TRY(MountAt(mp, proc, proc->MakeRootInode(), kMountNoSuid | kMountNoDev | kMountNoExec));
         } else {
-            log::debug("fs: no /proc directory under {} ({}); procfs not mounted", opts.host_root, mp.error());
+            log::debug("fs: no /proc directory in the root; procfs not mounted");
         }
     }
-    return vfs;
+    if (!opts.memory_file)
+        return {};
+    m_memory_file.store(opts.memory_file, std::memory_order_release);
+    if (opts.mount_dev && dir_exists("/dev")) {
+        auto dev = TRY(MountTmpfs("/dev", 0755, 1 << 20, kMountNoSuid | kMountNoExec));
+        TRY(PopulateDevfs(*dev->root()->inode()));
+        TRY(MountTmpfs("/dev/shm", 01777, opts.tmpfs_size_limit, kMountNoSuid | kMountNoDev));
+    }
+    if (opts.mount_tmp && dir_exists("/tmp"))
+        TRY(MountTmpfs("/tmp", 01777, opts.tmpfs_size_limit, kMountNoSuid | kMountNoDev));
+    return {};
+}
+
+Result<std::shared_ptr<Mount>> Vfs::MountTmpfs(std::string_view path, uint32_t mode, uint64_t size_limit,
+                                                int flags) {
+    PathWalker walker(m_mounts, FsCaller{}, root());
+    VfsPath mp = TRY(walker.Resolve(root(), path, kWalkFollow | kWalkDirectory));
+    TmpfsOptions topts;
+    topts.size_limit = size_limit;
+    topts.root_mode = mode;
+    topts.memory_file = memory_file();
+    auto tmpfs = TmpfsFileSystem::Create(topts);
+    m_filesystems.push_back(tmpfs);
+    return MountAt(mp, tmpfs, TRY(tmpfs->MakeRootInode()), flags);
 }
 
 Vfs::~Vfs() {
@@ -84,9 +122,12 @@ Vfs::~Vfs() {
 
 void Vfs::set_memory_file(mm::MemoryFile* mf) {
     m_memory_file.store(mf, std::memory_order_release);
-    for (auto& fs : m_filesystems)
+    for (auto& fs : m_filesystems) {
         if (auto* host = dynamic_cast<HostFileSystem*>(fs.get()))
             host->set_memory_file(mf);
+        else if (auto* tmp = dynamic_cast<TmpfsFileSystem*>(fs.get()))
+            tmp->set_memory_file(mf);
+    }
 }
 
 VfsPath Vfs::root() const {
@@ -110,18 +151,18 @@ Result<VfsPath> Vfs::Resolve(const FsCaller& caller, const VfsPath& root, const 
 }
 
 Result<std::shared_ptr<File>> Vfs::OpenAt(const FsCaller& caller, const VfsPath& root, const VfsPath& start,
-                                          std::string_view path, int flags, uint32_t /*mode*/) {
+                                          std::string_view path, int flags, uint32_t mode, unsigned resolve) {
     flags = TRY(NormalizeOpenFlags(flags));
     if (path.size() >= kPathMax)
         return Error(ENAMETOOLONG);
-    PathWalker walker(m_mounts, caller, root);
+    const bool start_is_root = resolve & (kResolveBeneath | kResolveInRoot);
+    PathWalker walker(m_mounts, caller, start_is_root ? start : root);
+    walker.set_resolve(resolve);
 
     if (flags & kTmpFileBit) {
         // O_TMPFILE names the directory to create an unnamed file in.
         VfsPath dir = TRY(walker.Resolve(start, path, kWalkFollow | kWalkDirectory));
-        if (dir.mount->read_only())
-            return Error(EROFS);
-        return Error(EOPNOTSUPP);  // FIXME(#fs-tmpfs): no writable filesystem yet
+        return OpenTmpFile(caller, dir, flags, mode);
     }
 
     const bool creat = flags & O_CREAT;
@@ -135,15 +176,21 @@ Result<std::shared_ptr<File>> Vfs::OpenAt(const FsCaller& caller, const VfsPath&
         if (creat && walker.last_type() == PathWalker::LastType::Normal) {
             if (walker.trailing_slash())
                 return Error(EISDIR);
+            // Creation and the check that the name is free happen under the namespace lock.
+            std::unique_lock lock(m_rename_lock);
             auto found = TRY(walker.LookupLastOptional());
             if (!found) {
-                // Linux asks for write access to the mount first (EROFS), then permission on the
-                // directory, then the filesystem's create.
+                // Linux: a removed directory takes no entries (ENOENT), then write access to the
+                // mount (EROFS), then permission on the directory, then the filesystem's create.
                 const VfsPath& dir = walker.dir();
+                if (dir.dentry->dead())
+                    return Error(ENOENT);
                 if (dir.mount->read_only())
                     return Error(EROFS);
                 TRY(CheckPermission(caller.creds, dir.inode().CachedAttr(), kMayWrite | kMayExec));
-                return Error(EACCES);  // FIXME(#fs-tmpfs): no filesystem here can create files yet
+                VfsPath created = TRY(CreateForOpen(walker, mode));
+                lock.unlock();
+                return OpenChecked(caller, created, flags, /*created=*/true);
             }
             if (excl)
                 return Error(EEXIST);
@@ -167,6 +214,11 @@ Result<std::shared_ptr<File>> Vfs::OpenAt(const FsCaller& caller, const VfsPath&
 }
 
 Result<std::shared_ptr<File>> Vfs::OpenPath(const FsCaller& caller, const VfsPath& target, int flags) {
+    return OpenChecked(caller, target, flags, /*created=*/false);
+}
+
+Result<std::shared_ptr<File>> Vfs::OpenChecked(const FsCaller& caller, const VfsPath& target, int flags,
+                                               bool created) {
     Inode& inode = target.inode();
     if ((flags & O_DIRECTORY) && !inode.is_dir())
         return Error(ENOTDIR);
@@ -177,8 +229,8 @@ Result<std::shared_ptr<File>> Vfs::OpenPath(const FsCaller& caller, const VfsPat
     if ((flags & O_TRUNC) && inode.is_regular() && read_only)
         return Error(EROFS);
 
-    // may_open
-    int mask = AccessMaskOf(flags);
+    // may_open; a file this open created is not checked again (FMODE_CREATED).
+    int mask = created ? 0 : AccessMaskOf(flags);
     switch (inode.type()) {
     case S_IFLNK:
         return Error(ELOOP);
@@ -204,7 +256,20 @@ Result<std::shared_ptr<File>> Vfs::OpenPath(const FsCaller& caller, const VfsPat
     int status = StatusFlagsOf(flags);
     if (inode.is_dir())
         return std::shared_ptr<File>(std::make_shared<DirectoryFile>(status, target));
-    return inode.Open(caller, target, status);
+    std::shared_ptr<File> file;
+    switch (inode.type()) {
+    case S_IFCHR: file = TRY(m_devices->OpenChar(attr.rdev, status, target)); break;
+    case S_IFBLK: return Error(ENXIO);  // the sandbox has no block devices
+    default: file = TRY(inode.Open(caller, target, status)); break;
+    }
+    // handle_truncate: after the open checks, before the file is used.
+    if ((flags & O_TRUNC) && !created && inode.is_regular()) {
+        SetAttrRequest req;
+        req.mask = SetAttrRequest::kSize | SetAttrRequest::kMtime;
+        req.mtime = FsNow();
+        TRY(inode.SetAttr(caller, req));
+    }
+    return file;
 }
 
 Result<std::string> Vfs::ReadLink(const FsCaller& caller, const VfsPath& link) {

@@ -7,6 +7,7 @@
 // HostFileSystem::m_inodes_lock) → HostPageCache::m_lock → MemoryFile; Dentry::m_lock,
 // DentryCache::m_lock and MountTable::m_lock are leaves.
 
+#include "fs/dev/char_devices.h"
 #include "fs/file.h"
 #include "fs/vfs/caller.h"
 #include "fs/vfs/mount.h"
@@ -16,6 +17,7 @@
 #include "sentry/mm/memory_file.h"
 
 #include <atomic>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,6 +31,16 @@ struct VfsOptions {
     size_t dentry_cache_capacity = 1024;
     // Mount the sentry's procfs at /proc (when the root has a /proc directory).
     bool mount_proc = true;
+    // A host terminal to serve as the sandbox's /dev/tty and /dev/console (dup'ed), or -1.
+    int console_fd = -1;
+    // Where tmpfs data lives (the memory file); without it no tmpfs is mounted.
+    mm::MemoryFile* memory_file = nullptr;
+    // Mount the sandbox's own /dev (devices + /dev/shm) and /tmp (tmpfs), where the root has
+    // those directories.
+    bool mount_dev = true;
+    bool mount_tmp = true;
+    // Bytes each tmpfs may hold (0: unlimited, bounded by the sandbox's memory).
+    uint64_t tmpfs_size_limit = 0;
 };
 
 class Vfs {
@@ -55,8 +67,9 @@ public:
     // begins (cwd or a dirfd's directory). `path` is non-empty and shorter than PATH_MAX. ----
 
     // openat(2): `flags` and `mode` as the app passed them (unknown flag bits ignored).
+    // `resolve` holds openat2's RESOLVE_* restrictions (ResolveFlags).
     Result<std::shared_ptr<File>> OpenAt(const FsCaller& caller, const VfsPath& root, const VfsPath& start,
-                                         std::string_view path, int flags, uint32_t mode);
+                                         std::string_view path, int flags, uint32_t mode, unsigned resolve = 0);
     // Opens an already-resolved location (AT_EMPTY_PATH-style reopen; exec). Same checks as
     // the tail of OpenAt.
     Result<std::shared_ptr<File>> OpenPath(const FsCaller& caller, const VfsPath& target, int flags);
@@ -69,7 +82,59 @@ public:
     // read-only mount, EACCES per the caller's creds (already swapped to real ids if needed).
     Result<void> Access(const FsCaller& caller, const VfsPath& target, int mode);
 
+    // ---- Namespace operations (vfs_namespace.cc), Linux's checks in Linux's order. Modes have
+    // the umask applied already. ----
+    // mknodat(2): regular files, FIFOs, sockets, character and block devices.
+    Result<void> Mknod(const FsCaller& caller, const VfsPath& root, const VfsPath& start, std::string_view path,
+                       uint32_t mode, uint64_t dev);
+    Result<void> Mkdir(const FsCaller& caller, const VfsPath& root, const VfsPath& start, std::string_view path,
+                       uint32_t mode);
+    Result<void> Symlink(const FsCaller& caller, const VfsPath& root, const VfsPath& start, std::string_view path,
+                         const std::string& target);
+    // linkat(2): a new name `path` for the resolved `old`.
+    Result<void> Link(const FsCaller& caller, const VfsPath& old, const VfsPath& root, const VfsPath& start,
+                      std::string_view path);
+    Result<void> Unlink(const FsCaller& caller, const VfsPath& root, const VfsPath& start, std::string_view path);
+    Result<void> Rmdir(const FsCaller& caller, const VfsPath& root, const VfsPath& start, std::string_view path);
+    // renameat2(2) with kRename* flags.
+    Result<void> Rename(const FsCaller& caller, const VfsPath& root, const VfsPath& old_start,
+                        std::string_view old_path, const VfsPath& new_start, std::string_view new_path,
+                        unsigned flags);
+
+    // ---- Attributes (vfs_attr.cc): permission rules of chmod, chown, truncate, utimensat and
+    // the xattr calls. ----
+    Result<void> Chmod(const FsCaller& caller, const VfsPath& target, uint32_t mode);
+    // uid/gid of -1 leave that id unchanged.
+    Result<void> Chown(const FsCaller& caller, const VfsPath& target, uint32_t uid, uint32_t gid);
+    // truncate(2) checks write permission on the path; ftruncate(2) (`by_fd`) relies on the
+    // file having been opened for writing.
+    Result<void> Truncate(const FsCaller& caller, const VfsPath& target, int64_t size, bool by_fd);
+    // utimensat(2): `times` null means both now; tv_nsec may be UTIME_NOW or UTIME_OMIT.
+    Result<void> Utimes(const FsCaller& caller, const VfsPath& target, const struct timespec* times);
+    Result<std::string> GetXattr(const FsCaller& caller, const VfsPath& target, const std::string& name);
+    Result<void> SetXattr(const FsCaller& caller, const VfsPath& target, const std::string& name,
+                          const std::string& value, int flags);
+    Result<std::vector<std::string>> ListXattr(const FsCaller& caller, const VfsPath& target);
+    Result<void> RemoveXattr(const FsCaller& caller, const VfsPath& target, const std::string& name);
+
+    // Mounts a new tmpfs with a root of mode `mode` at `path` (resolved from the top).
+    Result<std::shared_ptr<Mount>> MountTmpfs(std::string_view path, uint32_t mode, uint64_t size_limit, int flags);
+
 private:
+    // The sandbox's own /proc, /dev and /tmp (Create).
+    Result<void> MountSpecialFilesystems(const VfsOptions& opts);
+    // The new inode's owner and mode in `dir` (inode_init_owner).
+    static NewInode NewInodeIn(const FsCaller& caller, const InodeAttr& dir, uint32_t mode);
+    // Creates the regular file `walker.last()` for open(O_CREAT) and returns its location.
+    Result<VfsPath> CreateForOpen(PathWalker& walker, uint32_t mode);
+    Result<std::shared_ptr<File>> OpenTmpFile(const FsCaller& caller, const VfsPath& dir, int flags, uint32_t mode);
+    Result<std::shared_ptr<File>> OpenChecked(const FsCaller& caller, const VfsPath& target, int flags,
+                                              bool created);
+    // Walks to the parent of `path` for a creation and checks (EEXIST, ENOENT, EROFS, EACCES).
+    Result<void> PrepareCreate(PathWalker& walker, const VfsPath& start, std::string_view path, bool is_dir);
+
+    std::unique_ptr<Devices> m_devices;
+    std::mutex m_rename_lock;  // serializes namespace changes (Linux's s_vfs_rename_mutex)
     Vfs() = default;
     mutable MountTable m_mounts;
     std::atomic<mm::MemoryFile*> m_memory_file{nullptr};

@@ -1,5 +1,5 @@
-// Directories and names: getdents64, getdents, getcwd, chdir, fchdir, readlink, readlinkat,
-// umask.
+// Directories and names: getdents64, getdents, getcwd, chdir, fchdir, chroot, readlink,
+// readlinkat, umask.
 
 #include "fs/file.h"
 #include "fs/fs_context.h"
@@ -142,6 +142,18 @@ SyscallResult sys_fchdir(kernel::Task& task, const SyscallArgs& args) {
     if (!file->path())
         return Error(ENOTDIR);
     TRY(ChangeDir(task, *file->path()));
+    return 0;
+}
+
+// Implements Linux chroot(2): the walk, then permission to search it, then CAP_SYS_CHROOT (the
+// sandbox's root holds it). The cwd stays where it is (outside the new root, as on Linux).
+SyscallResult sys_chroot(kernel::Task& task, const SyscallArgs& args) {
+    std::string path = TRY(fs::CopyInPath(task, arg_addr(args, 0)));
+    auto target = TRY(fs::ResolveAt(task, AT_FDCWD, path, fs::kWalkFollow | fs::kWalkDirectory, false));
+    TRY(fs::CheckPermission(&task.creds(), target.path.inode().CachedAttr(), fs::kMayExec));
+    if (task.creds().euid != 0)
+        return Error(EPERM);
+    task.fs_context().set_root(target.path);
     return 0;
 }
 

@@ -47,7 +47,7 @@ std::vector<std::shared_ptr<Mount>> MountTable::mounts() const {
 namespace moat::fs {
 
 std::string PathFrom(const VfsPath& start, const VfsPath& root, bool* reachable) {
-    std::vector<const std::string*> names;
+    std::vector<std::string> names;
     VfsPath p = start;
     bool ok = true;
     for (;;) {
@@ -61,7 +61,7 @@ std::string PathFrom(const VfsPath& start, const VfsPath& root, bool* reachable)
             p = VfsPath{p.mount->parent(), p.mount->mountpoint()};
             continue;
         }
-        names.push_back(&p.dentry->name());
+        names.push_back(p.dentry->name());
         p.dentry = p.dentry->parent();
         if (!p.dentry) {
             ok = false;
@@ -75,7 +75,7 @@ std::string PathFrom(const VfsPath& start, const VfsPath& root, bool* reachable)
     std::string out;
     for (auto it = names.rbegin(); it != names.rend(); ++it) {
         out.push_back('/');
-        out.append(**it);
+        out.append(*it);
     }
     return out;
 }

@@ -36,6 +36,8 @@ Result<void> PathWalker::FollowLast(const VfsPath& link) {
 }
 
 Result<std::string> PathWalker::ReadLinkCounted(const VfsPath& link) {
+    if (m_resolve & kResolveNoSymlinks)
+        return Error(ELOOP);
     if (m_links++ >= kMaxSymlinks)
         return Error(ELOOP);
     std::string target = TRY(link.inode().ReadLink(m_caller));
@@ -63,8 +65,13 @@ void PathWalker::PushComponents(std::string_view path) {
 Result<void> PathWalker::WalkComponents(std::string_view path) {
     if (path.empty())
         return Error(ENOENT);
-    if (path.front() == '/')
+    if (path.front() == '/') {
+        if (m_resolve & kResolveBeneath)
+            return Error(EXDEV);
+        if ((m_resolve & kResolveNoXdev) && m_dir.mount != m_root.mount)
+            return Error(EXDEV);
         m_dir = m_root;
+    }
     size_t before = m_stack.size();
     PushComponents(path);
     if (m_stack.size() > before && path.back() == '/')
@@ -90,10 +97,17 @@ Result<void> PathWalker::Drain() {
             next = DotDot(m_dir);
         else
             next = TRY(Step(m_dir, name));
+        if (m_violation)
+            return Error(m_violation);
         if (next.inode().is_symlink()) {
             std::string target = TRY(ReadLinkCounted(next));
-            if (target.front() == '/')
+            if (target.front() == '/') {
+                if (m_resolve & kResolveBeneath)
+                    return Error(EXDEV);
+                if ((m_resolve & kResolveNoXdev) && m_dir.mount != m_root.mount)
+                    return Error(EXDEV);
                 m_dir = m_root;
+            }
             PushComponents(target);
             continue;
         }
@@ -118,16 +132,16 @@ Result<void> PathWalker::Drain() {
 }
 
 Result<VfsPath> PathWalker::LookupLast() {
+    VfsPath p;
     switch (m_last_type) {
     case LastType::Root:
-    case LastType::Dot:
-        return m_dir;
-    case LastType::DotDot:
-        return DotDot(m_dir);
-    case LastType::Normal:
-        break;
+    case LastType::Dot: return m_dir;
+    case LastType::DotDot: p = DotDot(m_dir); break;
+    case LastType::Normal: p = TRY(Step(m_dir, m_last)); break;
     }
-    return Step(m_dir, m_last);
+    if (m_violation)
+        return Error(m_violation);
+    return p;
 }
 
 Result<std::optional<VfsPath>> PathWalker::LookupLastOptional() {
@@ -141,6 +155,11 @@ Result<std::optional<VfsPath>> PathWalker::LookupLastOptional() {
 }
 
 Result<VfsPath> PathWalker::Step(const VfsPath& dir, const std::string& name) {
+    auto child = TRY(Child(dir, name));
+    return CrossMounts(VfsPath{dir.mount, std::move(child)});
+}
+
+Result<std::shared_ptr<Dentry>> PathWalker::Child(const VfsPath& dir, const std::string& name) {
     if (name.size() > kNameMax)
         return Error(ENAMETOOLONG);
     FileSystem& fs = dir.mount->filesystem();
@@ -155,18 +174,23 @@ Result<VfsPath> PathWalker::Step(const VfsPath& dir, const std::string& name) {
     }
     if (fs.cache_dentries())
         fs.dentry_cache().Touch(child);
-    return CrossMounts(VfsPath{dir.mount, std::move(child)});
+    return child;
 }
 
 VfsPath PathWalker::DotDot(VfsPath p) const {
     for (;;) {
-        if (p == m_root)
+        if (p == m_root) {
+            if (m_resolve & kResolveBeneath)
+                m_violation = EXDEV;  // ".." would leave the start directory
             return p;
+        }
         if (!p.is_mount_root())
             break;
         auto parent = p.mount->parent();
         if (!parent)
             return p;  // the top of the mount tree
+        if (m_resolve & kResolveNoXdev)
+            m_violation = EXDEV;
         p = VfsPath{parent, p.mount->mountpoint()};
     }
     auto up = p.dentry->parent();
@@ -180,6 +204,8 @@ VfsPath PathWalker::CrossMounts(VfsPath p) const {
         auto m = m_mounts.MountedAt(*p.mount, *p.dentry);
         if (!m)
             break;
+        if (m_resolve & kResolveNoXdev)
+            m_violation = EXDEV;
         p = VfsPath{m, m->root()};
     }
     return p;

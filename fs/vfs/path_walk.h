@@ -34,12 +34,26 @@ enum WalkFlags : unsigned {
     kWalkDirectory = 2,  // the result must be a directory (ENOTDIR)
 };
 
+// openat2's RESOLVE_* restrictions (same values as Linux's).
+enum ResolveFlags : unsigned {
+    kResolveNoXdev = 0x01,        // never cross a mount (EXDEV)
+    kResolveNoMagicLinks = 0x02,  // accepted; procfs links are followed as plain symlinks
+    kResolveNoSymlinks = 0x04,    // no symlink at all (ELOOP)
+    kResolveBeneath = 0x08,       // never leave the start directory (EXDEV)
+    kResolveInRoot = 0x10,        // the start directory is the root for "/" and ".."
+    kResolveCached = 0x20,        // accepted: every lookup here is "cached" enough
+};
+
 class PathWalker {
 public:
     enum class LastType { Normal, Dot, DotDot, Root };
 
     PathWalker(const MountTable& mounts, const FsCaller& caller, VfsPath root)
         : m_mounts(mounts), m_caller(caller), m_root(std::move(root)) {}
+
+    // Restricts the walk (openat2). With kResolveBeneath or kResolveInRoot the caller makes the
+    // walk's root the start directory.
+    void set_resolve(unsigned flags) { m_resolve = flags; }
 
     // Resolves `path` from `start` (ignored when absolute).
     Result<VfsPath> Resolve(const VfsPath& start, std::string_view path, unsigned flags);
@@ -64,6 +78,9 @@ public:
 
     // One step: the child `name` of directory `dir` (no permission check), mounts crossed.
     Result<VfsPath> Step(const VfsPath& dir, const std::string& name);
+    // The child dentry `name` of `dir` itself, mounts not crossed (what unlink and rename act
+    // on); ENOENT if absent.
+    Result<std::shared_ptr<Dentry>> Child(const VfsPath& dir, const std::string& name);
     // "..", with the root and mount rules.
     VfsPath DotDot(VfsPath p) const;
     VfsPath CrossMounts(VfsPath p) const;
@@ -84,6 +101,8 @@ private:
     LastType m_last_type = LastType::Root;
     bool m_trailing = false;
     int m_links = 0;
+    unsigned m_resolve = 0;
+    mutable int m_violation = 0;  // an errno a RESOLVE_* rule raised during a const step
 };
 
 }  // namespace moat::fs

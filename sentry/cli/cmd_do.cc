@@ -91,6 +91,11 @@ int RunDo(const DoOptions& opts) {
         return Fail(fmt::format("cannot start the ptrace platform: {}", strerror(platform.error())));
     fs::VfsOptions vfs_opts;
     vfs_opts.host_root = opts.root;
+    vfs_opts.memory_file = memory_file.value().get();
+    // The terminal the sandbox may call its own (/dev/tty): the first of our stdio that is one.
+    for (int fd = 0; fd <= 2 && vfs_opts.console_fd < 0; ++fd)
+        if (isatty(fd))
+            vfs_opts.console_fd = fd;
     auto vfs = fs::Vfs::Create(vfs_opts);
     if (!vfs.ok())
         return Fail(fmt::format("cannot build the sandbox's root filesystem from {}: {}", opts.root,

@@ -14,7 +14,8 @@
 set -u
 moat=$1 check=$2 platform=$3
 fail() { echo "FAIL: $*" >&2; exit 1; }
-work=$(mktemp -d /tmp/moat-bind-XXXXXX)
+# Not under /tmp: the sandbox has its own /tmp, so the host paths must be visible elsewhere.
+work=$(mktemp -d "$PWD/moat-bind-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mdo() { "$moat" do --platform="$platform" "$@"; }
 bb=/bin/busybox
