@@ -19,21 +19,16 @@ Result<BindSpec> ParseBindSpec(const std::string& arg, bool read_only) {
     return spec;
 }
 
-BindMounts::~BindMounts() {
-    for (auto& fs : m_filesystems)
-        fs->dentry_cache().Clear();
-}
-
-Result<void> BindMounts::Mount(Vfs& vfs, const BindSpec& spec, Side* side) {
-    *side = Side::Source;
+Result<void> MountBind(Vfs& vfs, const BindSpec& spec, BindSide* side) {
+    *side = BindSide::Source;
     // Read-only binds are read-only mounts of a writable-capable filesystem: the mount flag is
     // what the VFS checks (EROFS), as for Linux's `mount --bind -o remount,ro`.
     auto fs = TRY(HostFileSystem::Create(HostIo::Direct(), spec.source, /*read_only=*/false,
                                          kBindDentryCacheCapacity));
-    m_filesystems.push_back(fs);
+    vfs.AdoptFileSystem(fs);
     fs->set_memory_file(vfs.memory_file());
     auto root = TRY(fs->TakeRootInode());
-    *side = Side::Destination;
+    *side = BindSide::Destination;
     VfsPath top = vfs.root();
     VfsPath mountpoint = TRY(vfs.Resolve(FsCaller{}, top, top, spec.destination, kWalkFollow));
     if (root->is_dir() != mountpoint.inode().is_dir())

@@ -23,26 +23,14 @@ struct BindSpec {
 // Parses "SRC:DST" ("SRC" alone binds SRC onto the same path). EINVAL for an empty side.
 Result<BindSpec> ParseBindSpec(const std::string& arg, bool read_only);
 
-// The filesystems the binds made. Keep it while the Vfs lives: its destructor clears their
-// dentry caches, breaking the fs → cache → dentry → inode → fs cycle as ~Vfs does for the
-// filesystems Vfs::Create made.
-class BindMounts {
-public:
-    BindMounts() = default;
-    BindMounts(BindMounts&&) = default;
-    BindMounts& operator=(BindMounts&&) = default;
-    ~BindMounts();
+// Which side of a bind an error is about.
+enum class BindSide { Source, Destination };
 
-    // Which side of a bind an error is about.
-    enum class Side { Source, Destination };
-    // Mounts one bind; on error *side says which side failed. Errors: the source's (ENOENT,
-    // EACCES, EINVAL for a source that is neither a directory nor a regular file), the
-    // destination's walk (ENOENT…), ENOTDIR / EISDIR when the two are not of the same kind
-    // (Destination). Call after Vfs::set_memory_file.
-    Result<void> Mount(Vfs& vfs, const BindSpec& spec, Side* side);
-
-private:
-    std::vector<std::shared_ptr<HostFileSystem>> m_filesystems;
-};
+// Mounts one bind (after Vfs::set_memory_file, before the first process starts); the Vfs
+// adopts the new filesystem. On error *side says which side failed. Errors: the source's
+// (ENOENT, EACCES, EINVAL for a source that is neither a directory nor a regular file), the
+// destination's walk (ENOENT…), ENOTDIR / EISDIR when the two are not of the same kind and
+// EINVAL for a file bound onto something else than a regular file (Destination).
+Result<void> MountBind(Vfs& vfs, const BindSpec& spec, BindSide* side);
 
 }  // namespace moat::fs

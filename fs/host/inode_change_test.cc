@@ -49,8 +49,8 @@ protected:
         vfs = Vfs::Create(opts).release_value();
         mf = mm::MemoryFile::Create(64ull << 20).release_value();
         vfs->set_memory_file(mf.get());
-        BindMounts::Side side;
-        ASSERT_TRUE(binds.Mount(*vfs, {bind_tree.root(), "/mnt", false}, &side).ok());
+        BindSide side;
+        ASSERT_TRUE(MountBind(*vfs, {bind_tree.root(), "/mnt", false}, &side).ok());
         top = vfs->root();
         mnt = Resolve("/mnt");
         dir = std::dynamic_pointer_cast<HostInode>(mnt.dentry->inode());
@@ -76,7 +76,6 @@ protected:
 
     testing::TempTree root_tree, bind_tree;
     std::unique_ptr<mm::MemoryFile> mf;
-    BindMounts binds;
     std::unique_ptr<Vfs> vfs;
     VfsPath top, mnt;
     std::shared_ptr<HostInode> dir;
@@ -299,8 +298,8 @@ TEST_F(HostInodeChangeTest, ReplacedFileIsNotWritten) {
 
 TEST_F(HostInodeChangeTest, FileBind) {
     bind_tree.File("one", "bound file");
-    BindMounts::Side side;
-    ASSERT_TRUE(binds.Mount(*vfs, {bind_tree.Path("one"), "/target", false}, &side).ok());
+    BindSide side;
+    ASSERT_TRUE(MountBind(*vfs, {bind_tree.Path("one"), "/target", false}, &side).ok());
     auto file = Open("/target", O_RDWR);
     ASSERT_NE(file, nullptr);
     char buf[32] = {};
@@ -317,12 +316,12 @@ TEST_F(HostInodeChangeTest, FileBind) {
     EXPECT_EQ(ReadHost(bind_tree.Path("one")), "BOUND");
 
     // A directory onto a file and a file onto a directory are refused; so is a missing DST.
-    EXPECT_EQ(binds.Mount(*vfs, {bind_tree.root(), "/target", false}, &side).error(), ENOTDIR);
-    EXPECT_EQ(binds.Mount(*vfs, {bind_tree.Path("one"), "/mnt", false}, &side).error(), EISDIR);
-    EXPECT_EQ(binds.Mount(*vfs, {bind_tree.root(), "/missing", false}, &side).error(), ENOENT);
-    EXPECT_EQ(side, BindMounts::Side::Destination);
-    EXPECT_EQ(binds.Mount(*vfs, {bind_tree.Path("missing"), "/mnt", false}, &side).error(), ENOENT);
-    EXPECT_EQ(side, BindMounts::Side::Source);
+    EXPECT_EQ(MountBind(*vfs, {bind_tree.root(), "/target", false}, &side).error(), ENOTDIR);
+    EXPECT_EQ(MountBind(*vfs, {bind_tree.Path("one"), "/mnt", false}, &side).error(), EISDIR);
+    EXPECT_EQ(MountBind(*vfs, {bind_tree.root(), "/missing", false}, &side).error(), ENOENT);
+    EXPECT_EQ(side, BindSide::Destination);
+    EXPECT_EQ(MountBind(*vfs, {bind_tree.Path("missing"), "/mnt", false}, &side).error(), ENOENT);
+    EXPECT_EQ(side, BindSide::Source);
 }
 
 TEST(BindSpecTest, Parse) {

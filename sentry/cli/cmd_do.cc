@@ -48,8 +48,8 @@ std::string EnvValue(const std::vector<std::string>& env, const std::string& nam
 }
 
 // Why a bind failed, in words: which side, and what is wrong with it.
-std::string BindError(const fs::BindSpec& spec, fs::BindMounts::Side side, int err) {
-    if (side == fs::BindMounts::Side::Source) {
+std::string BindError(const fs::BindSpec& spec, fs::BindSide side, int err) {
+    if (side == fs::BindSide::Source) {
         if (err == EINVAL)
             return fmt::format("source {} is neither a directory nor a regular file", spec.source);
         return fmt::format("source {}: {}", spec.source, strerror(err));
@@ -101,15 +101,13 @@ int RunDo(const DoOptions& opts) {
         return Fail(fmt::format("cannot build the sandbox's root filesystem from {}: {}", opts.root,
                                 strerror(vfs.error())));
     vfs.value()->set_memory_file(memory_file.value().get());
-    // Declared before the kernel so that it outlives the Vfs the kernel owns.
-    fs::BindMounts bind_mounts;
     for (const auto& arg : opts.binds) {
         const char* flag = arg.read_only ? "--ro-bind" : "--bind";
         auto spec = fs::ParseBindSpec(arg.spec, arg.read_only);
         if (!spec.ok())
             return Fail(fmt::format("{} {}: expected SRC:DST", flag, arg.spec));
-        fs::BindMounts::Side side;
-        auto mounted = bind_mounts.Mount(*vfs.value(), *spec, &side);
+        fs::BindSide side;
+        auto mounted = fs::MountBind(*vfs.value(), *spec, &side);
         if (!mounted.ok())
             return Fail(fmt::format("{} {}: {}", flag, arg.spec, BindError(*spec, side, mounted.error())));
     }

@@ -106,7 +106,7 @@ root)
     mkdir -p "$work/r/bin" "$work/r/etc"
     cp "$bb" "$work/r/bin/busybox"
     echo in-root > "$work/r/etc/marker"
-    out=$(mdo --root "$work/r" -- /bin/busybox sh -c 'cat /etc/marker; /bin/busybox ls /' 2>&1) || fail "status $?: $out"
+    out=$(mdo --root "$work/r" -- /bin/busybox sh -c '/bin/busybox cat /etc/marker; /bin/busybox ls /' 2>&1) || fail "status $?: $out"
     [ "$out" = "$(printf 'in-root\nbin\netc')" ] || fail "output: $out"
     ;;
 bad-source | bad-dest)

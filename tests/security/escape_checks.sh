@@ -36,7 +36,7 @@ absolute-symlink | dotdot-symlink)
     else
         ln -s ../outside/victim "$bind/x"
     fi
-    out=$(mdo -- $bb sh -c "cd $bind; echo hi > x; echo more >> x; : > x; chmod 777 x; touch x; ln x hard; rm x; ls -A" 2>&1)
+    out=$(mdo -- $bb sh -c "cd $bind; echo hi > x; echo more >> x; true > x; chmod 777 x; touch x; ln x hard; rm x; ls -A" 2>&1)
     echo "$out"
     untouched
     [ ! -L "$bind/x" ] || fail "rm x did not remove the link"
@@ -60,7 +60,7 @@ rename-race)
         done
     ) &
     racer=$!
-    mdo -- $bb sh -c "cd $bind; i=0; while [ \$i -lt 300 ]; do echo pwned > d/victim; echo x >> d/victim; mkdir d/n\$i; : > d/t\$i; i=\$((i+1)); done" >/dev/null 2>&1
+    mdo -- $bb sh -c "cd $bind; i=0; while [ \$i -lt 300 ]; do echo pwned > d/victim; echo x >> d/victim; mkdir d/n\$i; true > d/t\$i; i=\$((i+1)); done" >/dev/null 2>&1
     wait "$racer"
     untouched
     ;;
