@@ -60,7 +60,7 @@ rename-race)
         done
     ) &
     racer=$!
-    mdo -- $bb sh -c "cd $bind; i=0; while [ \$i -lt 300 ]; do echo pwned > d/victim; echo x >> d/victim; mkdir d/n\$i; true > d/t\$i; i=\$((i+1)); done" >/dev/null 2>&1
+    mdo -- $bb sh -c "cd $bind; i=0; while [ \$i -lt 100 ]; do echo pwned > d/victim; echo x >> d/victim; mkdir d/n\$i; true > d/t\$i; i=\$((i+1)); done" >/dev/null 2>&1
     wait "$racer"
     untouched
     ;;
