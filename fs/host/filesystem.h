@@ -96,6 +96,8 @@ public:
     Result<void> Rmdir(const FsCaller&, const std::string& name) override;
     Result<void> Rename(const FsCaller&, const std::string& old_name, Inode& new_dir, const std::string& new_name,
                         unsigned flags) override;
+    // O_TMPFILE: the inode's fd is the host's O_TMPFILE fd itself (nothing names the file yet).
+    Result<std::shared_ptr<Inode>> CreateTmpFile(const FsCaller&, const NewInode& attr) override;
 
     // ---- Attributes and xattrs (inode_attr.cc) ----
     Result<void> SetAttr(const FsCaller&, const SetAttrRequest& req) override;
@@ -127,6 +129,8 @@ public:
     // O_NOFOLLOW), O_RDWR once a writer needs it) and checked to be this very file. A null
     // `path` reopens by origin.
     Result<std::shared_ptr<UniqueFd>> DataFd(const VfsPath* path, bool write = false);
+    // Installs `fd` as the data fd (opened for writing) when none exists yet.
+    void SetDataFd(UniqueFd fd);
     // Regular files: the page cache (null without a memory file).
     Result<std::shared_ptr<HostPageCache>> PageCache(const VfsPath& path);
     // The page cache if one exists (no host call).
@@ -153,7 +157,7 @@ private:
     // After a change of this directory: listing dropped, attributes re-read.
     void DirChanged();
 
-    const UniqueFd m_fd;  // O_PATH
+    const UniqueFd m_fd;  // O_PATH (an O_RDWR fd for an O_TMPFILE file)
     const std::pair<uint64_t, uint64_t> m_key;
     std::mutex m_write_lock;
     std::mutex m_lock;

@@ -150,6 +150,32 @@ public:
         return UniqueFd(fd);
     }
 
+    Result<UniqueFd> CreateTmpFile(int dirfd, uint32_t mode) override {
+        int fd;
+        do {
+            fd = ::openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, mode & 07777);
+        } while (fd < 0 && errno == EINTR);
+        if (fd < 0)
+            return HostErrno();
+        return UniqueFd(fd);
+    }
+
+    Result<UniqueFd> Dup(int fd) override {
+        int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        if (copy < 0)
+            return HostErrno();
+        return UniqueFd(copy);
+    }
+
+    Result<int64_t> SeekHole(int fd, int64_t offset, int whence) override {
+        if (whence != SEEK_DATA && whence != SEEK_HOLE)
+            return Error(EINVAL);
+        off_t r = ::lseek(fd, offset, whence);
+        if (r < 0)
+            return HostErrno();
+        return static_cast<int64_t>(r);
+    }
+
     Result<void> Mkdir(int dirfd, const std::string& name, uint32_t mode) override {
         if (!IsSingleComponent(name, false))
             return Error(EINVAL);

@@ -64,6 +64,13 @@ public:
     // ---- Changes (writable host mounts). `name` is always ONE component (EINVAL otherwise). ----
     // openat(dirfd, name, O_CREAT|O_EXCL|O_RDWR|O_NOFOLLOW|O_CLOEXEC, mode): a new regular file.
     virtual Result<UniqueFd> CreateFile(int dirfd, const std::string& name, uint32_t mode) = 0;
+    // openat(dirfd, ".", O_TMPFILE|O_RDWR|O_CLOEXEC, mode): a new unnamed regular file in the
+    // directory open at `dirfd`.
+    virtual Result<UniqueFd> CreateTmpFile(int dirfd, uint32_t mode) = 0;
+    // fcntl(fd, F_DUPFD_CLOEXEC): a second handle on an fd the sentry holds.
+    virtual Result<UniqueFd> Dup(int fd) = 0;
+    // lseek(fd, offset, SEEK_DATA / SEEK_HOLE) on a data fd (the file's own holes).
+    virtual Result<int64_t> SeekHole(int fd, int64_t offset, int whence) = 0;
     // mkdirat(dirfd, name, mode).
     virtual Result<void> Mkdir(int dirfd, const std::string& name, uint32_t mode) = 0;
     // mknodat(dirfd, name, mode, 0) for S_IFIFO and S_IFSOCK only (EPERM for anything else).

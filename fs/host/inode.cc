@@ -141,6 +141,14 @@ Result<std::shared_ptr<UniqueFd>> HostInode::DataFd(const VfsPath* path, bool wr
     return m_data_fd;
 }
 
+void HostInode::SetDataFd(UniqueFd fd) {
+    std::lock_guard lock(m_lock);
+    if (m_data_fd)
+        return;
+    m_data_fd = std::make_shared<UniqueFd>(std::move(fd));
+    m_data_fd_writable = true;
+}
+
 Result<std::shared_ptr<HostPageCache>> HostInode::PageCache(const VfsPath& path) {
     mm::MemoryFile* mf = host_fs().memory_file();
     if (!mf)

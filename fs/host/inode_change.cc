@@ -76,8 +76,31 @@ Result<void> HostInode::Link(const FsCaller&, const std::string& name, Inode& ta
     // FIXME(#fs-host-link): before Linux 6.10 an unprivileged sentry gets ENOENT here.
     TRY(host_fs().io().Link(host_target->fd(), m_fd.get(), name));
     host_target->RefreshAttr();
+    {
+        // An O_TMPFILE file gets its first name: now it can be reopened by it.
+        std::lock_guard lock(host_target->m_lock);
+        if (!host_target->m_origin_parent) {
+            host_target->m_origin_parent = std::static_pointer_cast<HostInode>(shared_from_this());
+            host_target->m_origin_name = name;
+        }
+    }
     DirChanged();
     return {};
+}
+
+Result<std::shared_ptr<Inode>> HostInode::CreateTmpFile(const FsCaller&, const NewInode& attr) {
+    HostIo& io = host_fs().io();
+    UniqueFd fd = TRY(io.CreateTmpFile(m_fd.get(), attr.mode));
+    UniqueFd data = TRY(io.Dup(fd.get()));
+    if ((TRY(io.Fstat(fd.get())).st_mode & 07777) != (attr.mode & 07777))
+        TRY(io.Chmod(fd.get(), attr.mode & 07777));
+    auto owned = io.Chown(fd.get(), attr.uid, attr.gid);
+    if (!owned.ok() && owned.error() != EPERM)
+        return Error(owned.error());
+    auto inode = TRY(host_fs().InodeFor(std::move(fd)));
+    inode->SetDataFd(std::move(data));
+    inode->RefreshAttr();
+    return std::shared_ptr<Inode>(std::move(inode));
 }
 
 void HostInode::AfterRemoved(std::pair<uint64_t, uint64_t> removed) {

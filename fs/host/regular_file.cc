@@ -96,6 +96,15 @@ Result<size_t> HostRegularFile::WriteLocked(IoSrc& src, uint64_t& offset) {
 }
 
 Result<int64_t> HostRegularFile::Seek(int64_t offset, int whence) {
+    if (whence == SEEK_DATA || whence == SEEK_HOLE) {
+        // The host file's own holes. FIXME(#fs-host-coherence): pages a shared mapping dirtied
+        // in a hole count as a hole until written back.
+        if (offset < 0)
+            return Error(ENXIO);
+        std::lock_guard lock(m_pos_lock);
+        m_offset = TRY(m_inode->host_fs().io().SeekHole(m_fd->get(), offset, whence));
+        return m_offset;
+    }
     int64_t size = 0;
     if (whence == SEEK_END || whence == SEEK_DATA || whence == SEEK_HOLE)
         size = TRY(m_inode->Stat()).size;
