@@ -59,6 +59,17 @@ with open(os.path.join(d, "mapped"), "r+b") as f:
     m.flush()
     m[9000:9004] = b"late"
     m.close()
+# A child writes through a shared mapping and exits without munmap or msync: the sentry writes
+# the page back when the address space goes away.
+with open(os.path.join(d, "exitmap"), "wb") as f:
+    f.write(b"-" * 5000)
+pid = os.fork()
+if pid == 0:
+    f = open(os.path.join(d, "exitmap"), "r+b")
+    m = mmap.mmap(f.fileno(), 0)
+    m[4000:4006] = b"atexit"
+    os._exit(0)
+os.waitpid(pid, 0)
 st = os.stat(os.path.join(d, "blob2"))
 print(st.st_size, st.st_mtime, oct(st.st_mode), open(os.path.join(d, "mapped"), "rb").read()[4090:4104])
 '
@@ -66,7 +77,7 @@ print(st.st_size, st.st_mtime, oct(st.st_mode), open(os.path.join(d, "mapped"), 
     want=$($py -c "$script" "$work/native" 2>&1) || fail "native: $want"
     got=$(mdo --bind "$work/sandbox:$work/sandbox" -- $py -c "$script" "$work/sandbox" 2>&1) || fail "status $?: $got"
     [ "$got" = "$want" ] || fail "output: '$got', natively '$want'"
-    for f in blob2 mapped; do
+    for f in blob2 mapped exitmap; do
         cmp "$work/native/$f" "$work/sandbox/$f" || fail "$f differs from the native run"
     done
     ;;
