@@ -34,6 +34,20 @@ private:
     std::string m_path;
 };
 
+// do_open_execat once the path is walked: a regular file, on a mount that allows exec, with
+// MAY_EXEC. A symlink here was not followed (AT_SYMLINK_NOFOLLOW): ELOOP, as open(2) says.
+Result<std::shared_ptr<loader::ExecFile>> OpenResolved(const FsCaller& caller, const VfsPath& root,
+                                                       const VfsPath& target) {
+    Inode& inode = target.inode();
+    if (inode.is_symlink())
+        return Error(ELOOP);
+    if (!inode.is_regular() || (target.mount->flags() & kMountNoExec))
+        return Error(EACCES);
+    TRY(CheckPermission(caller.creds, inode.CachedAttr(), kMayExec));
+    auto file = TRY(inode.Open(caller, target, O_RDONLY | O_LARGEFILE));
+    return std::shared_ptr<loader::ExecFile>(std::make_shared<VfsExecFile>(std::move(file), PathFrom(target, root)));
+}
+
 }  // namespace
 
 Result<std::shared_ptr<loader::ExecFile>> OpenExec(Vfs& vfs, const FsCaller& caller, const VfsPath& root,
@@ -43,13 +57,13 @@ Result<std::shared_ptr<loader::ExecFile>> OpenExec(Vfs& vfs, const FsCaller& cal
     if (path.size() >= kPathMax)
         return Error(ENAMETOOLONG);
     VfsPath target = TRY(vfs.Resolve(caller, root, path.front() == '/' ? root : cwd, path, kWalkFollow));
-    Inode& inode = target.inode();
-    // do_open_execat: a regular file, on a mount that allows exec, with MAY_EXEC.
-    if (!inode.is_regular() || (target.mount->flags() & kMountNoExec))
-        return Error(EACCES);
-    TRY(CheckPermission(caller.creds, inode.CachedAttr(), kMayExec));
-    auto file = TRY(inode.Open(caller, target, O_RDONLY | O_LARGEFILE));
-    return std::shared_ptr<loader::ExecFile>(std::make_shared<VfsExecFile>(std::move(file), PathFrom(target, root)));
+    return OpenResolved(caller, root, target);
+}
+
+Result<std::shared_ptr<loader::ExecFile>> OpenExecPath(kernel::Task& task, const VfsPath& target) {
+    if (!target.valid())
+        return Error(EACCES);  // an fd outside the VFS (a pipe, a socket): not a regular file
+    return OpenResolved(CallerOf(task), task.fs_context().root(), target);
 }
 
 loader::ExecOpener MakeExecOpener(kernel::Task& task) {

@@ -17,6 +17,10 @@ namespace moat::fs {
 // The task must outlive the opener (it is used during the task's own execve).
 loader::ExecOpener MakeExecOpener(kernel::Task& task);
 
+// execveat(2), once the syscall layer resolved (dirfd, path) itself (ResolveAt): the same
+// checks as a path, and ELOOP for a symlink left unfollowed (AT_SYMLINK_NOFOLLOW).
+Result<std::shared_ptr<loader::ExecFile>> OpenExecPath(kernel::Task& task, const VfsPath& target);
+
 // The same for a sentry-side caller (no task: root permissions, no /proc/self).
 Result<std::shared_ptr<loader::ExecFile>> OpenExec(Vfs& vfs, const FsCaller& caller, const VfsPath& root,
                                                    const VfsPath& cwd, const std::string& path);

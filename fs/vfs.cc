@@ -2,6 +2,7 @@
 
 #include "fs/dev/devfs.h"
 #include "fs/host/filesystem.h"
+#include "fs/overlay/filesystem.h"
 #include "fs/tmpfs/filesystem.h"
 #include "fs/proc/filesystem.h"
 #include "fs/vfs/directory_file.h"
@@ -69,7 +70,22 @@ Result<std::unique_ptr<Vfs>> Vfs::Create(const VfsOptions& opts) {
     }
     vfs->m_devices = std::make_unique<Devices>(std::move(console));
     vfs->m_filesystems.push_back(host);
-    vfs->m_mounts.SetRoot(host, Dentry::CreateRoot(std::move(root_inode)), kMountReadOnly | kMountNoDev);
+    if (opts.writable_root && opts.memory_file) {
+        // The host tree as the read-only lower layer under an in-memory upper layer: the
+        // sandbox may change anything, and every change vanishes with it.
+        host->set_memory_file(opts.memory_file);
+        TmpfsOptions upper_opts;
+        upper_opts.size_limit = opts.tmpfs_size_limit;
+        upper_opts.root_mode = root_inode->CachedAttr().mode & 07777;
+        upper_opts.memory_file = opts.memory_file;
+        auto upper = TmpfsFileSystem::Create(upper_opts);
+        auto overlay = TRY(OverlayFileSystem::Create(std::move(root_inode), TRY(upper->MakeRootInode())));
+        vfs->m_filesystems.push_back(upper);
+        vfs->m_filesystems.push_back(overlay);
+        vfs->m_mounts.SetRoot(overlay, Dentry::CreateRoot(overlay->MakeRootInode()), kMountNoDev);
+    } else {
+        vfs->m_mounts.SetRoot(host, Dentry::CreateRoot(std::move(root_inode)), kMountReadOnly | kMountNoDev);
+    }
 
     TRY(vfs->MountSpecialFilesystems(opts));
     return vfs;
@@ -110,8 +126,13 @@ Result<std::shared_ptr<Mount>> Vfs::MountTmpfs(std::string_view path, uint32_t m
     topts.root_mode = mode;
     topts.memory_file = memory_file();
     auto tmpfs = TmpfsFileSystem::Create(topts);
-    m_filesystems.push_back(tmpfs);
+    AddFileSystem(tmpfs);
     return MountAt(mp, tmpfs, TRY(tmpfs->MakeRootInode()), flags);
+}
+
+void Vfs::AddFileSystem(std::shared_ptr<FileSystem> fs) {
+    std::lock_guard lock(m_filesystems_lock);
+    m_filesystems.push_back(std::move(fs));
 }
 
 Vfs::~Vfs() {
@@ -122,6 +143,7 @@ Vfs::~Vfs() {
 
 void Vfs::set_memory_file(mm::MemoryFile* mf) {
     m_memory_file.store(mf, std::memory_order_release);
+    std::lock_guard lock(m_filesystems_lock);
     for (auto& fs : m_filesystems) {
         if (auto* host = dynamic_cast<HostFileSystem*>(fs.get()))
             host->set_memory_file(mf);

@@ -3,7 +3,10 @@
 
 #include "fs/fd_table.h"
 #include "fs/file.h"
+#include "fs/exec.h"
 #include "fs/fs_context.h"
+#include "fs/task_fs.h"
+#include "fs/vfs/path_walk.h"
 #include "fs/vfs/mount.h"
 #include "sentry/kernel/task.h"
 #include "sentry/kernel/thread_group.h"
@@ -43,7 +46,8 @@ Result<void> CopyStringArray(kernel::Task& t, uint64_t addr, std::vector<std::st
     }
 }
 
-SyscallResult DoExec(kernel::Task& t, const std::string& path, uint64_t argv_addr, uint64_t envp_addr) {
+SyscallResult DoExec(kernel::Task& t, const std::string& path, uint64_t argv_addr, uint64_t envp_addr,
+                     std::shared_ptr<loader::ExecFile> file = nullptr) {
     std::vector<std::string> argv, envp;
     size_t total = 0;
     TRY(CopyStringArray(t, argv_addr, argv, total));
@@ -60,7 +64,7 @@ SyscallResult DoExec(kernel::Task& t, const std::string& path, uint64_t argv_add
     // Linux 5.18+: an empty argv gets an empty argv[0], so argc is never 0.
     if (argv.empty())
         argv.emplace_back();
-    TRY(t.ExecProcess(path, std::move(argv), std::move(envp)));
+    TRY(t.ExecProcess(path, std::move(argv), std::move(envp), std::move(file)));
     return 0;
 }
 
@@ -72,32 +76,25 @@ SyscallResult sys_execve(kernel::Task& t, const SyscallArgs& a) {
     return DoExec(t, path, a[1], a[2]);
 }
 
-// Implements Linux execveat(2). Differs: a dirfd-relative path or AT_EMPTY_PATH is resolved
-// by re-walking the fd's path (FIXME(#3): open from the fd itself, so a renamed or unlinked
-// file still runs); AT_SYMLINK_NOFOLLOW is accepted but not enforced.
+// Implements Linux execveat(2): the executable is opened from dirfd itself (a directory fd
+// for a relative path; with AT_EMPTY_PATH and "", the fd's own file, as fexecve(3) uses), so
+// a renamed directory or an unlinked file still works. AT_SYMLINK_NOFOLLOW makes a final
+// symlink ELOOP. As in Linux, the program sees "/dev/fd/N" or "/dev/fd/N/path" as its
+// AT_EXECFN (and a `#!` interpreter as its script's path) unless the path is absolute or
+// dirfd is AT_FDCWD.
 SyscallResult sys_execveat(kernel::Task& t, const SyscallArgs& a) {
     int dirfd = arg_int(a, 0);
     int flags = arg_int(a, 4);
     if (flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
         return Error(EINVAL);
     std::string path = TRY(t.mm().CopyInString(arg_addr(a, 1), kPathMax - 1));
-    if (path.empty() && !(flags & AT_EMPTY_PATH))
-        return Error(ENOENT);
-    if (dirfd != AT_FDCWD && (path.empty() || path[0] != '/')) {
-        auto file = TRY(t.fd_table().Get(dirfd));
-        const fs::VfsPath* where = file->path();
-        if (!where)
-            return Error(path.empty() ? EACCES : ENOTDIR);
-        bool reachable = true;
-        std::string base = fs::PathFrom(*where, t.fs_context().root(), &reachable);
-        if (!reachable)
-            return Error(ENOENT);
-        if (!path.empty())
-            path = (base == "/" ? base : base + "/") + path;
-        else
-            path = base;
-    }
-    return DoExec(t, path, a[2], a[3]);
+    unsigned walk = (flags & AT_SYMLINK_NOFOLLOW) ? 0u : unsigned{fs::kWalkFollow};
+    fs::AtTarget target = TRY(fs::ResolveAt(t, dirfd, path, walk, (flags & AT_EMPTY_PATH) != 0));
+    auto file = TRY(fs::OpenExecPath(t, target.path));
+    std::string filename = path;
+    if (dirfd != AT_FDCWD && (path.empty() || path[0] != '/'))
+        filename = "/dev/fd/" + std::to_string(dirfd) + (path.empty() ? "" : "/" + path);
+    return DoExec(t, filename, a[2], a[3], std::move(file));
 }
 
 }  // namespace moat::syscalls

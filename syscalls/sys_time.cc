@@ -1,8 +1,8 @@
 // Clocks and sleeping: clock_gettime & co. (the same clocks the vDSO computes), nanosleep,
-// sched_yield, getcpu.
+// clock_nanosleep, sched_yield, getcpu. The timers are in sys_timer.cc.
 
 #include "sentry/kernel/kernel.h"
-#include "sentry/kernel/real_timer.h"
+#include "sentry/kernel/interval_timer.h"
 #include "sentry/kernel/thread_group.h"
 #include "sentry/kernel/task.h"
 #include "sentry/kernel/timekeeper.h"
@@ -10,12 +10,15 @@
 #include "sentry/mm/memory_manager.h"
 #include "syscalls/cpu_clock.h"
 #include "syscalls/handlers.h"
+#include "syscalls/timer_clock.h"
 
 #include <sched.h>
 #include <sys/time.h>
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 
 namespace moat::syscalls {
 
@@ -68,139 +71,88 @@ Result<struct timespec> CopyInTimespec(kernel::Task& t, mm::UserAddr addr) {
     return ts;
 }
 
-bool IsSleepClock(clockid_t c) {
-    return c == CLOCK_REALTIME || c == CLOCK_MONOTONIC || c == CLOCK_BOOTTIME || c == CLOCK_TAI ||
-           c == CLOCK_PROCESS_CPUTIME_ID;
-}
-}  // namespace
-
-namespace {
-using SteadyTime = std::chrono::steady_clock::time_point;
-
-struct timespec Remaining(SteadyTime deadline) {
-    auto left = deadline - std::chrono::steady_clock::now();
-    if (left.count() < 0)
-        return {0, 0};
-    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-    return {static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+int64_t ToNs(const struct timespec& ts) {
+    int64_t ns;
+    if (__builtin_mul_overflow(static_cast<int64_t>(ts.tv_sec), int64_t{1'000'000'000}, &ns))
+        return INT64_MAX;
+    return kernel::SaturatingAdd(ns, ts.tv_nsec);
 }
 
-SteadyTime DeadlineAfter(const struct timespec& ts) {
-    return std::chrono::steady_clock::now() + std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+struct timespec ToTimespec(int64_t ns) {
+    ns = std::max<int64_t>(ns, 0);
+    return {static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
 }
 
-// Sleeps until `deadline` or a signal. A relative sleep that a signal interrupts writes the
-// remaining time to `rem` (if any) and returns ERESTART_RESTARTBLOCK: restart_syscall
-// resumes it with the time left, a handler makes it EINTR. An absolute one returns
+// Sleeps until `clock` reads `target` or a signal. A relative sleep that a signal interrupts
+// writes the time left to `rem` (if any) and returns ERESTART_RESTARTBLOCK: restart_syscall
+// resumes it towards the same target, a handler makes it EINTR. An absolute one returns
 // ERESTARTNOHAND (restarting it with the same arguments is right).
-SyscallResult SleepUntil(kernel::Task& t, SteadyTime deadline, bool absolute, mm::UserAddr rem) {
+//
+// The task blocks on the host's steady clock for as long as the clock needs at most to get
+// there (a CPU clock: if every thread ran), then looks again: so an absolute REALTIME sleep
+// ends when REALTIME says so, whatever the other clocks did meanwhile.
+SyscallResult SleepUntil(kernel::Task& t, const kernel::TimerClock& clock, int64_t target, bool absolute,
+                         mm::UserAddr rem) {
     kernel::WaitQueue never;
-    auto r = t.Block(never, [] { return false; }, deadline);
-    if (r.ok() || r.error() == ETIMEDOUT)
-        return 0;
+    for (;;) {
+        std::optional<int64_t> now = clock.Now();
+        if (!now || *now >= target)
+            return 0;  // there (or the clock's process is gone: it never will be)
+        auto deadline = std::chrono::steady_clock::now() + clock.WaitFor(target - *now);
+        auto r = t.Block(never, [] { return false; }, deadline);
+        if (!r.ok() && r.error() == ETIMEDOUT)
+            continue;
+        break;  // interrupted
+    }
     if (absolute)
         return Error(ERESTARTNOHAND);
     if (!rem.is_null())
-        TRY(t.mm().CopyOutObject(rem, Remaining(deadline)));
-    t.restart_block = [deadline, rem](kernel::Task& task) -> Result<uint64_t> {
-        return SleepUntil(task, deadline, false, rem);
+        TRY(t.mm().CopyOutObject(rem, ToTimespec(target - clock.Now().value_or(target))));
+    t.restart_block = [clock, target, rem](kernel::Task& task) -> Result<uint64_t> {
+        return SleepUntil(task, clock, target, false, rem);
     };
     return Error(ERESTART_RESTARTBLOCK);
 }
+
+SyscallResult SleepFor(kernel::Task& t, const kernel::TimerClock& clock, const struct timespec& req, mm::UserAddr rem) {
+    std::optional<int64_t> now = clock.Now();
+    if (!now)
+        return 0;
+    return SleepUntil(t, clock, kernel::SaturatingAdd(*now, ToNs(req)), false, rem);
+}
 }  // namespace
 
-// Implements Linux nanosleep(2).
+// Implements Linux nanosleep(2), on CLOCK_MONOTONIC.
 SyscallResult sys_nanosleep(kernel::Task& t, const SyscallArgs& a) {
     struct timespec req = TRY(CopyInTimespec(t, arg_addr(a, 0)));
-    return SleepUntil(t, DeadlineAfter(req), false, arg_addr(a, 1));
+    return SleepFor(t, kernel::TimerClock::Wall(t.kernel().timekeeper(), CLOCK_MONOTONIC), req, arg_addr(a, 1));
 }
 
-// Implements Linux clock_nanosleep(2), including TIMER_ABSTIME. Every clock sleeps on the
-// sentry's monotonic clock; an absolute deadline is converted once, at the start.
+// Implements Linux clock_nanosleep(2): REALTIME, MONOTONIC, BOOTTIME and TAI, and the CPU
+// time of a process (CLOCK_PROCESS_CPUTIME_ID, or another process's clock id), relative or
+// TIMER_ABSTIME. The remaining time is written only for an interrupted relative sleep.
+// Differs: the ALARM clocks fail with EOPNOTSUPP, as on a Linux without an RTC.
 SyscallResult sys_clock_nanosleep(kernel::Task& t, const SyscallArgs& a) {
     clockid_t clock = arg_int(a, 0);
     int flags = arg_int(a, 1);
-    // Valid clocks that cannot sleep give EOPNOTSUPP; unknown ones EINVAL.
-    if (clock == CLOCK_THREAD_CPUTIME_ID || clock == CLOCK_MONOTONIC_RAW || clock == CLOCK_REALTIME_COARSE ||
-        clock == CLOCK_MONOTONIC_COARSE)
+    // Linux's order: an unknown clock is EINVAL; a clock that cannot sleep (its k_clock has
+    // no nsleep) EOPNOTSUPP; then the timespec; then the clock's own checks.
+    if (clock == CLOCK_THREAD_CPUTIME_ID || IsClockWithoutTimers(clock) || IsPosixClockFd(clock))
         return Error(EOPNOTSUPP);
-    if (clock == CLOCK_REALTIME_ALARM)
-        clock = CLOCK_REALTIME;
-    else if (clock == CLOCK_BOOTTIME_ALARM)
-        clock = CLOCK_BOOTTIME;
-    if (!IsSleepClock(clock))
+    bool known = clock < 0 || clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC || clock == CLOCK_BOOTTIME ||
+                 clock == CLOCK_TAI || clock == CLOCK_PROCESS_CPUTIME_ID || IsAlarmClock(clock);
+    if (!known)
         return Error(EINVAL);
     struct timespec req = TRY(CopyInTimespec(t, arg_addr(a, 2)));
-    if (clock == CLOCK_PROCESS_CPUTIME_ID)
-        clock = CLOCK_MONOTONIC;  // FIXME(#3): a CPU-time sleep needs the sandbox's CPU accounting.
-    if (!(flags & TIMER_ABSTIME))
-        return SleepUntil(t, DeadlineAfter(req), false, arg_addr(a, 3));
-    auto now = TRY(t.kernel().timekeeper().Now(clock));
-    int64_t left_ns = (req.tv_sec - now.tv_sec) * 1000000000ll + (req.tv_nsec - now.tv_nsec);
-    if (left_ns <= 0)
-        return 0;
-    return SleepUntil(t, std::chrono::steady_clock::now() + std::chrono::nanoseconds(left_ns), true, mm::UserAddr());
-}
-
-namespace {
-using TimerDuration = kernel::RealTimer::Duration;
-
-struct timeval ToTimeval(TimerDuration d) {
-    auto us = (d.count() + 999) / 1000;  // round up: an armed timer never reads as zero
-    return {static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
-}
-
-Result<TimerDuration> FromTimeval(const struct timeval& tv) {
-    if (tv.tv_sec < 0 || tv.tv_usec < 0 || tv.tv_usec >= 1000000)
+    if (IsAlarmClock(clock))
+        return Error(EOPNOTSUPP);
+    // A thread cannot sleep on its own CPU clock (it would never wake).
+    if (IsPerThreadCpuClock(clock) && (CpuClockPid(clock) == 0 || CpuClockPid(clock) == t.tid()))
         return Error(EINVAL);
-    return TimerDuration(std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec));
-}
-
-std::shared_ptr<kernel::ThreadGroup> SelfGroup(kernel::Task& t) { return t.kernel().FindThreadGroup(t.pid()); }
-}  // namespace
-
-// Implements Linux getitimer(2): ITIMER_REAL only; the CPU-time timers are not there yet.
-SyscallResult sys_getitimer(kernel::Task& t, const SyscallArgs& a) {
-    if (arg_int(a, 0) != ITIMER_REAL)
-        return Error(EINVAL);
-    auto [left, interval] = t.thread_group().real_timer()->Get();
-    struct itimerval it{ToTimeval(interval), ToTimeval(left)};
-    TRY(t.mm().CopyOutObject(arg_addr(a, 1), it));
-    return 0;
-}
-
-// Implements Linux setitimer(2): ITIMER_REAL only (SIGALRM to the process).
-SyscallResult sys_setitimer(kernel::Task& t, const SyscallArgs& a) {
-    if (arg_int(a, 0) != ITIMER_REAL)
-        return Error(EINVAL);
-    struct itimerval it{};
-    if (a[1])
-        it = TRY(t.mm().CopyInObject<struct itimerval>(arg_addr(a, 1)));
-    TimerDuration value = TRY(FromTimeval(it.it_value));
-    TimerDuration interval = TRY(FromTimeval(it.it_interval));
-    auto tg = SelfGroup(t);
-    if (!tg)
-        return Error(ESRCH);
-    auto [old_left, old_interval] = tg->real_timer()->Set(tg, value, interval);
-    if (a[2]) {
-        struct itimerval old{ToTimeval(old_interval), ToTimeval(old_left)};
-        TRY(t.mm().CopyOutObject(arg_addr(a, 2), old));
-    }
-    return 0;
-}
-
-// Implements Linux alarm(2).
-SyscallResult sys_alarm(kernel::Task& t, const SyscallArgs& a) {
-    auto tg = SelfGroup(t);
-    if (!tg)
-        return Error(ESRCH);
-    auto [old_left, old_interval] = tg->real_timer()->Set(tg, std::chrono::seconds(arg_uint(a, 0)), TimerDuration{0});
-    // Seconds left, rounded to the nearest, and never 0 for an armed timer.
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(old_left).count();
-    uint64_t secs = static_cast<uint64_t>((ms + 500) / 1000);
-    if (old_left.count() > 0 && secs == 0)
-        secs = 1;
-    return secs;
+    kernel::TimerClock sleep_clock = TRY(TimerClockFor(t, clock));
+    if (flags & TIMER_ABSTIME)
+        return SleepUntil(t, sleep_clock, ToNs(req), true, mm::UserAddr());
+    return SleepFor(t, sleep_clock, req, arg_addr(a, 3));
 }
 
 // Implements Linux sched_yield(2).

@@ -50,9 +50,8 @@ struct Note {
 constexpr Note kNotes[] = {
     {"rseq", Support::Unimplemented, "ENOSYS by design: glibc falls back cleanly"},
     {"kill", Support::Partial, "no EPERM: the sandbox's root may signal every process"},
-    {"clock_nanosleep", Support::Partial, "every clock sleeps on the monotonic clock"},
-    {"setitimer", Support::Partial, "ITIMER_REAL only"},
-    {"getitimer", Support::Partial, "ITIMER_REAL only"},
+    {"clock_nanosleep", Support::Partial, "ALARM clocks EOPNOTSUPP (no RTC)"},
+    {"timer_create", Support::Partial, "ALARM clocks EOPNOTSUPP (no RTC); CPU clocks sampled at >= 1 ms"},
     {"ioctl", Support::Partial, "terminal and fd-flag requests only"},
     {"fcntl", Support::Partial, "fd flags and status flags; no locks yet (#4)"},
     {"madvise", Support::Partial, "MADV_DONTNEED honoured; other advice accepted"},
@@ -69,7 +68,6 @@ constexpr Note kNotes[] = {
     {"sched_setscheduler", Support::Partial, "recorded per task; the host schedules (no real RT)"},
     {"wait4", Support::Partial, "no stopped/continued reports yet"},
     {"waitid", Support::Partial, "no P_PIDFD or stopped/continued reports yet"},
-    {"execveat", Support::Partial, "dirfd paths re-walked by name; AT_SYMLINK_NOFOLLOW not enforced (#3)"},
 };
 
 std::vector<SyscallEntry> BuildTable() {

@@ -1,5 +1,7 @@
 #include "fs/tmpfs/filesystem.h"
 
+#include <unistd.h>
+
 #include "fs/tmpfs/directory.h"
 #include "fs/tmpfs/regular_file.h"
 #include "sentry/mm/user_addr.h"
@@ -70,6 +72,20 @@ Result<std::shared_ptr<TmpfsInode>> TmpfsFileSystem::NewInode(const fs::NewInode
         return std::shared_ptr<TmpfsInode>(std::make_shared<TmpfsSymlink>(self, attr, ino, symlink_target));
     default: return std::shared_ptr<TmpfsInode>(std::make_shared<TmpfsSpecial>(self, attr, ino));
     }
+}
+
+Result<FsStatistics> TmpfsFileSystem::StatFs() {
+    TmpfsUsage u = Usage();
+    FsStatistics st;
+    st.type = 0x01021994;  // TMPFS_MAGIC
+    // Unlimited: what Linux's default (half of memory) would show.
+    uint64_t total = u.total_blocks ? u.total_blocks : static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) / 2;
+    st.blocks = total;
+    st.blocks_free = st.blocks_avail = total > u.used_blocks ? total - u.used_blocks : 0;
+    uint64_t inodes = u.total_inodes ? u.total_inodes : total;
+    st.files = inodes;
+    st.files_free = inodes > u.used_inodes ? inodes - u.used_inodes : 0;
+    return st;
 }
 
 }  // namespace moat::fs

@@ -56,6 +56,7 @@ public:
     mm::MemoryFile* memory_file() const { return m_memory_file.load(std::memory_order_acquire); }
 
     TmpfsUsage Usage() const;
+    Result<FsStatistics> StatFs() override;
 
     // ---- For tmpfs's own inodes ----
     // Accounting against the limits: ENOSPC when full.

@@ -7,7 +7,9 @@
 #include <linux/falloc.h>
 #include <sys/sysmacros.h>
 
+#include <atomic>
 #include <cstring>
+#include <thread>
 #include <string>
 
 namespace moat::fs {
@@ -372,6 +374,36 @@ TEST_F(TmpfsTest, MappableSharesFramesWithReadWrite) {
     m.reset();
     EXPECT_EQ(mf->RefCount(frame), 1u);
     mf->DecRef(frame);
+}
+
+TEST_F(TmpfsTest, ConcurrentWritesReadsAndTruncates) {
+    auto f = NewFile("f");
+    std::atomic<bool> stop{false};
+    std::thread truncator([&] {
+        SetAttrRequest req;
+        req.mask = SetAttrRequest::kSize;
+        for (int i = 0; i < 200; ++i) {
+            req.size = (i % 4) * 4096;
+            MUST(f->SetAttr(caller, req));
+        }
+        stop = true;
+    });
+    std::thread reader([&] {
+        while (!stop) {
+            std::string got = Read(*f, 0, 5 * 4096);
+            for (char ch : got)
+                ASSERT_TRUE(ch == 0 || ch == 'w');
+        }
+    });
+    std::string data(3 * 4096, 'w');
+    while (!stop)
+        Write(*f, data, 4096);
+    truncator.join();
+    reader.join();
+    SetAttrRequest zero;
+    zero.mask = SetAttrRequest::kSize;
+    MUST(f->SetAttr(caller, zero));
+    EXPECT_EQ(fs->Usage().used_blocks, 0u);
 }
 
 TEST_F(TmpfsTest, NoMemoryFile) {

@@ -9,6 +9,7 @@
 
 #include "fs/forward.h"
 #include "fs/vfs/dentry.h"
+#include "platform/base/result.h"
 
 #include <sys/types.h>
 
@@ -35,9 +36,22 @@ private:
     std::unordered_map<Dentry*, std::list<std::shared_ptr<Dentry>>::iterator> m_index;  // guarded by m_lock
 };
 
+// What statfs(2) reports for a filesystem (struct statfs without f_fsid and f_flags, which the
+// VFS fills from the mount).
+struct FsStatistics {
+    int64_t type = 0;  // f_type: the filesystem's magic number
+    int64_t block_size = 4096;
+    uint64_t blocks = 0, blocks_free = 0, blocks_avail = 0;
+    uint64_t files = 0, files_free = 0;
+    int64_t name_max = 255;
+};
+
 class FileSystem : public std::enable_shared_from_this<FileSystem> {
 public:
     virtual ~FileSystem() = default;
+
+    // statfs(2). Default: the magic number only (synthetic filesystems report zero sizes).
+    virtual Result<FsStatistics> StatFs() { return FsStatistics{}; }
 
     virtual std::string name() const = 0;  // "host", "proc"… as /proc/mounts shows it
     virtual bool read_only() const { return false; }

@@ -11,6 +11,7 @@
 
 #include <sys/mount.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -36,7 +37,9 @@ public:
     const std::shared_ptr<Dentry>& root() const { return m_root; }
     const std::shared_ptr<Mount>& parent() const { return m_parent; }          // null for the tree's root
     const std::shared_ptr<Dentry>& mountpoint() const { return m_mountpoint; }  // in parent()
-    int flags() const { return m_flags; }
+    int flags() const { return m_flags.load(std::memory_order_relaxed); }
+    // mount(MS_REMOUNT|MS_BIND): the per-mount flags change in place.
+    void set_flags(int flags) { m_flags.store(flags, std::memory_order_relaxed); }
     bool read_only() const;  // the mount's flag or its filesystem's
 
 private:
@@ -45,7 +48,7 @@ private:
     const std::shared_ptr<Dentry> m_root;
     const std::shared_ptr<Mount> m_parent;
     const std::shared_ptr<Dentry> m_mountpoint;
-    const int m_flags;
+    std::atomic<int> m_flags;
 };
 
 struct VfsPath {

@@ -24,6 +24,40 @@ std::shared_ptr<Mount> MountTable::Add(const VfsPath& mountpoint, std::shared_pt
     return m;
 }
 
+Result<void> MountTable::Remove(const std::shared_ptr<Mount>& m, bool detach) {
+    std::vector<std::shared_ptr<Mount>> gone;  // released after the lock
+    {
+        std::lock_guard lock(m_lock);
+        if (m == m_root)
+            return Error(EINVAL);
+        // `m` and every mount below it, parents before children (m_all is in mount order).
+        std::vector<std::shared_ptr<Mount>> doomed{m};
+        for (const auto& other : m_all) {
+            for (size_t i = 0; i < doomed.size(); ++i) {
+                if (other->parent() == doomed[i]) {
+                    doomed.push_back(other);
+                    break;
+                }
+            }
+        }
+        if (doomed.size() > 1 && !detach)
+            return Error(EBUSY);
+        for (const auto& d : doomed) {
+            auto key = std::make_pair(d->parent().get(), d->mountpoint().get());
+            auto it = m_on.find(key);
+            if (it != m_on.end()) {
+                std::erase(it->second, d);
+                if (it->second.empty())
+                    m_on.erase(it);
+            }
+            std::erase(m_all, d);
+            d->mountpoint()->RemoveMount();
+            gone.push_back(d);
+        }
+    }
+    return {};
+}
+
 std::shared_ptr<Mount> MountTable::root_mount() const {
     std::lock_guard lock(m_lock);
     return m_root;

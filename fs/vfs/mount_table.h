@@ -5,6 +5,7 @@
 // Lock: m_lock is a leaf lock.
 
 #include "fs/vfs/mount.h"
+#include "platform/base/result.h"
 
 #include <map>
 #include <memory>
@@ -21,6 +22,9 @@ public:
     // Mounts `fs` (root dentry `root`) on `mountpoint`; stacks over an existing mount there.
     std::shared_ptr<Mount> Add(const VfsPath& mountpoint, std::shared_ptr<FileSystem> fs, std::shared_ptr<Dentry> root,
                                int flags);
+    // Unmounts `m` (not the root): EBUSY when other mounts sit below it, unless `detach`, which
+    // removes them too (umount2 MNT_DETACH).
+    Result<void> Remove(const std::shared_ptr<Mount>& m, bool detach);
     std::shared_ptr<Mount> root_mount() const;
     // The topmost mount on (`parent`, `mountpoint`), or null.
     std::shared_ptr<Mount> MountedAt(const Mount& parent, const Dentry& mountpoint) const;

@@ -8,6 +8,7 @@
 #include "sentry/kernel/task.h"
 #include "sentry/kernel/thread_group.h"
 #include "sentry/kernel/timekeeper.h"
+#include "sentry/kernel/timer_queue.h"
 #include "sentry/loader/vdso.h"
 #include "sentry/mm/memory_file.h"
 #include "sentry/mm/memory_manager.h"
@@ -36,6 +37,7 @@ Result<std::unique_ptr<Kernel>> Kernel::Create(std::unique_ptr<platform::Platfor
     k->m_hostname = k->m_options.hostname;
     k->m_timekeeper = TRY(Timekeeper::Create(*k->m_memory_file));
     k->m_vdso = TRY(loader::Vdso::Create(*k->m_memory_file, *k->m_timekeeper));
+    k->m_timer_queue = std::make_unique<TimerQueue>();
     k->m_processes = std::make_unique<ProcessTree>(*k);
     return k;
 }

@@ -26,6 +26,7 @@
 namespace moat::kernel {
 
 class Timekeeper;
+class TimerQueue;
 class ProcessTree;
 }  // namespace moat::kernel
 namespace moat::loader {
@@ -62,6 +63,7 @@ public:
     mm::MemoryFile& memory_file() { return *m_memory_file; }
     fs::Vfs& vfs() { return *m_vfs; }
     Timekeeper& timekeeper() { return *m_timekeeper; }
+    TimerQueue& timer_queue() { return *m_timer_queue; }
     loader::Vdso& vdso() { return *m_vdso; }
     FutexTable& futexes() { return m_futexes; }
     ProcessTree& processes() { return *m_processes; }
@@ -104,6 +106,8 @@ private:
     SyscallDispatcher m_dispatcher = nullptr;
     FutexTable m_futexes;
     std::atomic<uint64_t> m_next_anon_ino{4096};
+    // After the timekeeper: its thread (which reads the clocks) ends first.
+    std::unique_ptr<TimerQueue> m_timer_queue;
 
     mutable std::mutex m_lock;
     pid_t m_next_pid = 1;                                        // guarded by m_lock

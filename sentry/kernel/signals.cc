@@ -26,13 +26,20 @@ DefaultAction DefaultActionOf(int signo) {
     }
 }
 
-void PendingSignals::Enqueue(const siginfo_t& info, bool queue_ok) {
+void PendingSignals::Enqueue(const siginfo_t& info, bool queue_ok, std::shared_ptr<SignalSource> source) {
     int signo = info.si_signo;
     if (signo < kSigRtMin && has(signo))
         return;  // standard signals coalesce
     m_set |= SigBit(signo);
     if (queue_ok)
-        m_queue.push_back(info);
+        m_queue.push_back(Entry{info, std::move(source)});
+}
+
+siginfo_t* PendingSignals::FindQueued(const SignalSource* source) {
+    for (Entry& e : m_queue)
+        if (e.source.get() == source)
+            return &e.info;
+    return nullptr;
 }
 
 std::optional<siginfo_t> PendingSignals::Dequeue(uint64_t allowed) {
@@ -44,16 +51,16 @@ std::optional<siginfo_t> PendingSignals::Dequeue(uint64_t allowed) {
     siginfo_t info{};
     bool found = false, more = false;
     for (auto it = m_queue.begin(); it != m_queue.end(); ++it) {
-        if (it->si_signo != signo)
+        if (it->info.si_signo != signo)
             continue;
-        if (!found) {
-            info = *it;
-            found = true;
-            it = m_queue.erase(it);
-            for (; it != m_queue.end(); ++it)
-                more |= it->si_signo == signo;
-            break;
-        }
+        info = it->info;
+        found = true;
+        if (it->source)
+            it->source->Dequeued(info);
+        it = m_queue.erase(it);
+        for (; it != m_queue.end(); ++it)
+            more |= it->info.si_signo == signo;
+        break;
     }
     if (!found) {
         // The siginfo was not queued (over the limit): what Linux reports then.
@@ -66,7 +73,7 @@ std::optional<siginfo_t> PendingSignals::Dequeue(uint64_t allowed) {
 
 void PendingSignals::Discard(uint64_t mask) {
     m_set &= ~mask;
-    std::erase_if(m_queue, [&](const siginfo_t& i) { return (SigBit(i.si_signo) & mask) != 0; });
+    std::erase_if(m_queue, [&](const Entry& e) { return (SigBit(e.info.si_signo) & mask) != 0; });
 }
 
 siginfo_t MakeSigInfo(int signo, int code, pid_t pid, uid_t uid) {
@@ -150,7 +157,7 @@ void EndGroupBySignal(ThreadGroup& tg, int signo, const std::vector<Task*>& task
     tg.stop_queue().Notify();
 }
 
-Result<void> Send(ThreadGroup& tg, Task* target, const siginfo_t& info) {
+Result<void> Send(ThreadGroup& tg, Task* target, const siginfo_t& info, std::shared_ptr<SignalSource> source) {
     int signo = info.si_signo;
     if (signo < 1 || signo > kNumSignals)
         return Error(EINVAL);
@@ -168,14 +175,14 @@ Result<void> Send(ThreadGroup& tg, Task* target, const siginfo_t& info) {
                 blocked &= t->signal_mask();
         if (!PrepareSignal(tg, signo, act, blocked, tasks))
             return {};
-        queue_ok = QueueAllowed(cap, QueuedInGroup(tg, tasks));
+        queue_ok = source || QueueAllowed(cap, QueuedInGroup(tg, tasks));
         if (!queue_ok && signo >= kSigRtMin && info.si_code != SI_USER)
             return Error(EAGAIN);
         bool fatal = IsFatalByDefault(act, signo) && !(blocked & SigBit(signo));
         if (fatal) {
             // fall through to EndGroupBySignal outside the lock
         } else {
-            (target ? target->pending_signals() : tg.shared_pending()).Enqueue(info, queue_ok);
+            (target ? target->pending_signals() : tg.shared_pending()).Enqueue(info, queue_ok, std::move(source));
         }
         if (!fatal) {
             // Choose who takes it: the target, else the leader or any thread not blocking it.
@@ -202,9 +209,13 @@ Result<void> Send(ThreadGroup& tg, Task* target, const siginfo_t& info) {
 
 }  // namespace
 
-Result<void> SendSignal(Task& target, const siginfo_t& info) { return Send(target.thread_group(), &target, info); }
+Result<void> SendSignal(Task& target, const siginfo_t& info, std::shared_ptr<SignalSource> source) {
+    return Send(target.thread_group(), &target, info, std::move(source));
+}
 
-Result<void> SendGroupSignal(ThreadGroup& target, const siginfo_t& info) { return Send(target, nullptr, info); }
+Result<void> SendGroupSignal(ThreadGroup& target, const siginfo_t& info, std::shared_ptr<SignalSource> source) {
+    return Send(target, nullptr, info, std::move(source));
+}
 
 void ForceSignal(Task& target, const siginfo_t& info) {
     int signo = info.si_signo;

@@ -23,6 +23,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 
 namespace moat::kernel {
@@ -61,6 +62,17 @@ private:
     std::atomic<uint64_t> m_set{0};
 };
 
+// The kernel object a queued siginfo comes from, when it needs to know about it (a POSIX
+// timer: its expirations while the signal waits are counted in the queued siginfo, and
+// timer_getoverrun reports the count of the one last dequeued).
+class SignalSource {
+public:
+    virtual ~SignalSource() = default;
+    // Called with the group's signal lock held as `info` leaves the queue for delivery or
+    // sigwait; may adjust it. Must not take other locks.
+    virtual void Dequeued(siginfo_t& info) = 0;
+};
+
 // A pending set: one bit per signal plus the queued siginfos. Standard signals (< 32) keep
 // at most one entry and coalesce; real-time signals queue every instance.
 class PendingSignals {
@@ -69,26 +81,34 @@ public:
     bool has(int signo) const { return m_set & SigBit(signo); }
     // Adds `info`. `queue_ok` false means the queued-signal limit is reached: the bit is set
     // but the siginfo is lost (standard signals only; the caller refuses RT ones).
-    void Enqueue(const siginfo_t& info, bool queue_ok);
+    void Enqueue(const siginfo_t& info, bool queue_ok, std::shared_ptr<SignalSource> source = nullptr);
     // Removes and returns the lowest-numbered signal in `allowed` (synchronous ones first).
     std::optional<siginfo_t> Dequeue(uint64_t allowed);
     // Drops every instance of the signals in `mask`.
     void Discard(uint64_t mask);
     size_t queued() const { return m_queue.size(); }
+    // The queued siginfo `source` sent, if it is still waiting (to update it in place).
+    siginfo_t* FindQueued(const SignalSource* source);
 
 private:
+    struct Entry {
+        siginfo_t info;
+        std::shared_ptr<SignalSource> source;
+    };
     uint64_t m_set = 0;
-    std::deque<siginfo_t> m_queue;
+    std::deque<Entry> m_queue;
 };
 
 siginfo_t MakeSigInfo(int signo, int code, pid_t pid = 0, uid_t uid = 0);
 
 // Thread-directed send (tkill/tgkill/rt_tgsigqueueinfo, SIGPIPE). EAGAIN when an RT signal
 // cannot be queued. Wakes and interrupts the task if it does not block the signal.
-Result<void> SendSignal(Task& target, const siginfo_t& info);
+// A `source` (a POSIX timer) preallocated its siginfo, as Linux does: never over the limit.
+Result<void> SendSignal(Task& target, const siginfo_t& info, std::shared_ptr<SignalSource> source = nullptr);
 // Process-directed send (kill, rt_sigqueueinfo, SIGCHLD): pending on the group, and a thread
 // that does not block it is woken to take it.
-Result<void> SendGroupSignal(ThreadGroup& target, const siginfo_t& info);
+Result<void> SendGroupSignal(ThreadGroup& target, const siginfo_t& info,
+                             std::shared_ptr<SignalSource> source = nullptr);
 // A synchronous fault (force_sig_info): a blocked or ignored signal is reset to SIG_DFL and
 // unblocked, so the app can neither ignore nor block its own crash.
 void ForceSignal(Task& target, const siginfo_t& info);

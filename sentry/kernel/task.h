@@ -29,6 +29,11 @@ namespace moat::kernel {
 
 struct CloneArgs;
 struct VforkDone;
+}  // namespace moat::kernel
+namespace moat::loader {
+class ExecFile;
+}  // namespace moat::loader
+namespace moat::kernel {
 
 class Task {
 public:
@@ -97,8 +102,10 @@ public:
     bool regs_replaced = false;
 
     // Replaces the process image (execve(2)): a fresh MemoryManager loaded by the loader, the
-    // registers set to the new entry point. On failure the old image is untouched.
-    Result<void> Exec(const std::string& filename, std::vector<std::string> argv, std::vector<std::string> envp);
+    // registers set to the new entry point. On failure the old image is untouched. `file`:
+    // the executable already opened (execveat), else `filename` is opened.
+    Result<void> Exec(const std::string& filename, std::vector<std::string> argv, std::vector<std::string> envp,
+                      std::shared_ptr<loader::ExecFile> file = nullptr);
 
     // ---- Processes (task_clone.cc, task_exit.cc, process_tree.h) ----
     // clone(2): a new task sharing what `args` says, already running on its own host thread.
@@ -106,7 +113,7 @@ public:
     // execve(2) on top of Exec: ends the other threads, takes the leader's tid, unshares and
     // closes close-on-exec fds, releases a vfork parent.
     Result<void> ExecProcess(const std::string& filename, std::vector<std::string> argv,
-                             std::vector<std::string> envp);
+                             std::vector<std::string> envp, std::shared_ptr<loader::ExecFile> file = nullptr);
     // Asks this task (from any thread) to exit as if it called exit(2) (de-threading on exec).
     void RequestExit();
     bool exit_requested() const { return m_exit_requested.load(); }

@@ -39,12 +39,16 @@ Result<std::shared_ptr<Task>> Task::Clone(const CloneArgs& args) {
         tg->exit_signal = (flags & CLONE_PARENT) ? m_tg->exit_signal : args.exit_signal;
         for (int r = 0; r < RLIM_NLIMITS; ++r)
             tg->set_rlimit(r, m_tg->rlimit(r));
-        // FIXME(#3): CLONE_SIGHAND without CLONE_THREAD should share the actions, not copy them.
-        for (int sig = 1; sig <= kNumSignals; ++sig) {
-            KernelSigaction act = m_tg->sigaction(sig);
-            if ((flags & CLONE_CLEAR_SIGHAND) && act.handler > 1)
-                act = KernelSigaction{};
-            tg->set_sigaction(sig, act);
+        // CLONE_SIGHAND: one table for both processes; otherwise the child's own copy
+        // (CLONE_CLEAR_SIGHAND: with handled signals back to SIG_DFL).
+        if (flags & CLONE_SIGHAND) {
+            tg->set_signal_handlers(m_tg->signal_handlers());
+        } else {
+            auto handlers = m_tg->signal_handlers()->Copy();
+            for (int sig = 1; (flags & CLONE_CLEAR_SIGHAND) && sig <= kNumSignals; ++sig)
+                if (handlers->get(sig).handler > 1)
+                    handlers->set(sig, KernelSigaction{});
+            tg->set_signal_handlers(std::move(handlers));
         }
         tg->set_pgid(m_tg->pgid());
         tg->set_sid(m_tg->sid());
@@ -96,10 +100,13 @@ Result<std::shared_ptr<Task>> Task::Clone(const CloneArgs& args) {
     tree.Start(child, parent, new_group);
 
     if (vfork) {
-        // FIXME(#3): Linux waits killably only; a signal for us ends the wait early here
-        // (vfork returns before the child execs), since the wake-for-signal flag stays set
-        // until delivery clears it.
-        (void)Block(vfork->queue, [&] { return vfork->done(); });
+        // Linux waits killably: only a fatal signal ends the wait early. Any other signal
+        // stays pending and is delivered once vfork returns (after the child's exec or exit).
+        while (!Block(vfork->queue, [&] { return vfork->done(); }).ok()) {
+            if (m_exiting || m_tg->exiting() || exit_requested())
+                break;
+            clear_wake_for_signal();
+        }
     }
     return child;
 }

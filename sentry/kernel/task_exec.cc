@@ -1,5 +1,6 @@
 #include "fs/exec.h"
 #include "fs/fd_table.h"
+#include "sentry/kernel/process_timers.h"
 #include "sentry/kernel/process_tree.h"
 #include "sentry/kernel/wait_queue.h"
 #include "platform/base/log.h"
@@ -14,6 +15,7 @@
 #include <sys/random.h>
 
 #include <chrono>
+#include <utility>
 #include <thread>
 
 namespace moat::kernel {
@@ -22,7 +24,8 @@ namespace moat::kernel {
 inline constexpr uint64_t kUserCs = 0x33;
 inline constexpr uint64_t kUserDs = 0x2b;
 
-Result<void> Task::Exec(const std::string& filename, std::vector<std::string> argv, std::vector<std::string> envp) {
+Result<void> Task::Exec(const std::string& filename, std::vector<std::string> argv, std::vector<std::string> envp,
+                        std::shared_ptr<loader::ExecFile> file) {
     auto new_mm = TRY(mm::MemoryManager::Create(m_kernel.memory_file(), m_kernel.platform()));
 
     loader::LoadRequest req;
@@ -30,6 +33,15 @@ Result<void> Task::Exec(const std::string& filename, std::vector<std::string> ar
     req.argv = std::move(argv);
     req.envp = std::move(envp);
     req.open = fs::MakeExecOpener(*this);
+    if (file) {
+        // The loader opens `filename` first, then interpreters: the first is the file given.
+        req.open = [file = std::move(file), open = std::move(req.open)](
+                       const std::string& path) mutable -> Result<std::shared_ptr<loader::ExecFile>> {
+            if (file)
+                return std::exchange(file, nullptr);
+            return open(path);
+        };
+    }
     req.vdso = &m_kernel.vdso();
     struct rlimit stack = m_tg->rlimit(RLIMIT_STACK);
     req.stack_size_limit = stack.rlim_cur == RLIM_INFINITY ? (8ull << 20) : stack.rlim_cur;
@@ -55,12 +67,13 @@ Result<void> Task::Exec(const std::string& filename, std::vector<std::string> ar
     m_regs.orig_rax = static_cast<uint64_t>(-1);
     regs_replaced = true;
 
-    // Linux resets handled signals to SIG_DFL on exec; ignored ones stay ignored.
-    for (int sig = 1; sig <= kNumSignals; ++sig) {
-        KernelSigaction act = m_tg->sigaction(sig);
-        if (act.handler > 1)
-            m_tg->set_sigaction(sig, KernelSigaction{});
-    }
+    // Linux resets handled signals to SIG_DFL on exec; ignored ones stay ignored. A table
+    // shared with another process (CLONE_SIGHAND) is copied first (unshare_sighand).
+    auto handlers = m_tg->signal_handlers()->Copy();
+    for (int sig = 1; sig <= kNumSignals; ++sig)
+        if (handlers->get(sig).handler > 1)
+            handlers->set(sig, KernelSigaction{});
+    m_tg->set_signal_handlers(std::move(handlers));
     size_t slash = loaded.exe_path.rfind('/');
     comm = loaded.exe_path.substr(slash == std::string::npos ? 0 : slash + 1, 15);
     clear_child_tid = 0;
@@ -75,8 +88,8 @@ Result<void> Task::Exec(const std::string& filename, std::vector<std::string> ar
 namespace moat::kernel {
 
 Result<void> Task::ExecProcess(const std::string& filename, std::vector<std::string> argv,
-                               std::vector<std::string> envp) {
-    TRY(Exec(filename, std::move(argv), std::move(envp)));
+                               std::vector<std::string> envp, std::shared_ptr<loader::ExecFile> file) {
+    TRY(Exec(filename, std::move(argv), std::move(envp), std::move(file)));
     // Past the point of no return. The other threads end (Linux's de_thread); they were
     // running in the old image, which goes with them.
     for (;;) {
@@ -101,6 +114,8 @@ Result<void> Task::ExecProcess(const std::string& filename, std::vector<std::str
         tree.Retid(*this, m_tg->pid());  // the exec'ing thread becomes the leader
     tree.MarkExec(*m_tg);
     altstack = AltStack{};
+    // POSIX timers do not survive exec; setitimer's timers do (Linux's begin_new_exec).
+    m_tg->timers()->DeletePosixTimers();
 
     // Linux unshares the fd table on exec (another process may share it through CLONE_FILES).
     if (m_fd_table.use_count() > 1) {

@@ -4,6 +4,7 @@
 #include "platform/base/log.h"
 #include "sentry/kernel/futex.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/kernel/process_timers.h"
 #include "sentry/kernel/process_tree.h"
 #include "sentry/kernel/task.h"
 #include "sentry/kernel/thread_group.h"
@@ -38,6 +39,9 @@ void Task::AfterExit(bool last_in_group) {
     m_fd_table.reset();
     m_fs_context.reset();
     m_mm.reset();
+    // Linux's exit_itimers: a process's timers end with it.
+    if (last_in_group)
+        m_tg->timers()->DeleteAll();
     m_kernel.processes().TaskExited(*this, last_in_group);
 }
 

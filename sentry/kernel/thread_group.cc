@@ -1,26 +1,48 @@
 #include "sentry/kernel/thread_group.h"
 
-#include "sentry/kernel/real_timer.h"
+#include "sentry/kernel/process_timers.h"
 
 #include <algorithm>
 
 namespace moat::kernel {
 
+KernelSigaction SignalHandlers::get(int signo) const {
+    std::lock_guard lock(m_lock);
+    return m_actions.at(static_cast<size_t>(signo));
+}
+
+void SignalHandlers::set(int signo, const KernelSigaction& act) {
+    std::lock_guard lock(m_lock);
+    m_actions.at(static_cast<size_t>(signo)) = act;
+}
+
+std::shared_ptr<SignalHandlers> SignalHandlers::Copy() const {
+    auto copy = std::make_shared<SignalHandlers>();
+    std::lock_guard lock(m_lock);
+    copy->m_actions = m_actions;
+    return copy;
+}
+
 ThreadGroup::ThreadGroup(Kernel& kernel, pid_t pid, pid_t parent_pid)
-    : m_kernel(kernel), m_pid(pid), m_parent_pid(parent_pid), m_pgid(pid), m_sid(pid) {
+    : m_kernel(kernel), m_pid(pid), m_parent_pid(parent_pid), m_pgid(pid), m_sid(pid),
+      m_handlers(std::make_shared<SignalHandlers>()) {
     // The sandbox's initial limits: the host's own, as a process started from a shell sees.
     for (int r = 0; r < RLIM_NLIMITS; ++r)
         getrlimit(static_cast<__rlimit_resource>(r), &m_rlimits[r]);
 }
 
-KernelSigaction ThreadGroup::sigaction(int signo) {
+KernelSigaction ThreadGroup::sigaction(int signo) { return signal_handlers()->get(signo); }
+
+void ThreadGroup::set_sigaction(int signo, const KernelSigaction& act) { signal_handlers()->set(signo, act); }
+
+std::shared_ptr<SignalHandlers> ThreadGroup::signal_handlers() {
     std::lock_guard lock(m_lock);
-    return m_actions.at(static_cast<size_t>(signo));
+    return m_handlers;
 }
 
-void ThreadGroup::set_sigaction(int signo, const KernelSigaction& act) {
+void ThreadGroup::set_signal_handlers(std::shared_ptr<SignalHandlers> handlers) {
     std::lock_guard lock(m_lock);
-    m_actions.at(static_cast<size_t>(signo)) = act;
+    m_handlers = std::move(handlers);
 }
 
 struct rlimit ThreadGroup::rlimit(int resource) {
@@ -74,11 +96,11 @@ void ThreadGroup::WaitUntilEmpty() {
     m_empty_cv.wait(lock, [&] { return m_tasks.empty(); });
 }
 
-std::shared_ptr<RealTimer> ThreadGroup::real_timer() {
+std::shared_ptr<ProcessTimers> ThreadGroup::timers() {
     std::lock_guard lock(m_lock);
-    if (!m_real_timer)
-        m_real_timer = std::make_shared<RealTimer>();
-    return m_real_timer;
+    if (!m_timers)
+        m_timers = std::make_shared<ProcessTimers>();
+    return m_timers;
 }
 
 }  // namespace moat::kernel

@@ -23,7 +23,7 @@
 
 namespace moat::kernel {
 
-class RealTimer;
+class ProcessTimers;
 
 // The kernel's struct sigaction layout (rt_sigaction), not glibc's.
 struct KernelSigaction {
@@ -34,6 +34,19 @@ struct KernelSigaction {
 };
 
 inline constexpr int kNumSignals = 64;
+
+// The signal actions (Linux's sighand_struct): shared by a group's tasks, and by processes
+// cloned with CLONE_SIGHAND but not CLONE_THREAD. exec gives a process its own copy.
+class SignalHandlers {
+public:
+    KernelSigaction get(int signo) const;  // signo is 1..64
+    void set(int signo, const KernelSigaction& act);
+    std::shared_ptr<SignalHandlers> Copy() const;
+
+private:
+    mutable std::mutex m_lock;
+    std::array<KernelSigaction, kNumSignals + 1> m_actions{};  // guarded by m_lock
+};
 
 class ThreadGroup {
 public:
@@ -70,6 +83,9 @@ public:
     // Signal actions, shared by the group's tasks. signo is 1..64.
     KernelSigaction sigaction(int signo);
     void set_sigaction(int signo, const KernelSigaction& act);
+    // The table itself (clone with or without CLONE_SIGHAND, exec's private copy).
+    std::shared_ptr<SignalHandlers> signal_handlers();
+    void set_signal_handlers(std::shared_ptr<SignalHandlers> handlers);
 
     // rlimits (prlimit64); resource < RLIM_NLIMITS.
     struct rlimit rlimit(int resource);
@@ -101,8 +117,8 @@ public:
     StopState& stop_state() { return m_stop; }
     // Notified on every stop/continue change (stopped tasks wait on it; so can the parent).
     WaitQueue& stop_queue() { return m_stop_queue; }
-    // ITIMER_REAL / alarm(2), made on first use.
-    std::shared_ptr<RealTimer> real_timer();
+    // setitimer(2)'s and the POSIX timers (process_timers.h), made on first use.
+    std::shared_ptr<ProcessTimers> timers();
 
 private:
     Kernel& m_kernel;
@@ -110,7 +126,7 @@ private:
     std::atomic<pid_t> m_parent_pid, m_pgid, m_sid;
     mutable std::mutex m_lock;
     std::condition_variable m_empty_cv;
-    std::array<KernelSigaction, kNumSignals + 1> m_actions{};  // guarded by m_lock
+    std::shared_ptr<SignalHandlers> m_handlers;                 // guarded by m_lock; never null
     std::array<struct rlimit, RLIM_NLIMITS> m_rlimits{};       // guarded by m_lock
     bool m_exiting = false;                                     // guarded by m_lock
     int m_wait_status = 0;                                      // guarded by m_lock
@@ -119,7 +135,7 @@ private:
     PendingSignals m_shared_pending;  // guarded by m_signal_lock
     StopState m_stop;                 // guarded by m_signal_lock
     WaitQueue m_stop_queue;
-    std::shared_ptr<RealTimer> m_real_timer;  // guarded by m_lock
+    std::shared_ptr<ProcessTimers> m_timers;  // guarded by m_lock
 };
 
 }  // namespace moat::kernel

@@ -180,6 +180,81 @@ TEST(ExecveatTest, DirfdAndEmptyPath) {
     close(dfd);
 }
 
+TEST(ExecveatTest, SymlinkNofollow) {
+    // /bin/sh is a symlink on every Debian system (to dash); /bin itself is one on merged-/usr
+    // systems, and a symlink that is not the last component is always followed.
+    EXPECT_THAT(syscall(SYS_execveat, AT_FDCWD, "/bin/sh", kExit21, nullptr, AT_SYMLINK_NOFOLLOW),
+                SyscallFailsWithErrno(ELOOP));
+    int bin = open("/bin", O_RDONLY | O_DIRECTORY);
+    ASSERT_GE(bin, 0);
+    EXPECT_THAT(syscall(SYS_execveat, bin, "sh", kExit21, nullptr, AT_SYMLINK_NOFOLLOW), SyscallFailsWithErrno(ELOOP));
+    close(bin);
+    // A regular file runs.
+    std::string helper = HelperPath("proc_helper");
+    int status = ExecveatStatus(
+        [&] { syscall(SYS_execveat, AT_FDCWD, helper.c_str(), kExit21, nullptr, AT_SYMLINK_NOFOLLOW); });
+    EXPECT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 21);
+}
+
+TEST(ExecveatTest, EmptyPathOnAnOPathFdAndOnNonFiles) {
+    std::string helper = HelperPath("proc_helper");
+    int fd = open(helper.c_str(), O_PATH);
+    ASSERT_GE(fd, 0);
+    int status = ExecveatStatus([&] { syscall(SYS_execveat, fd, "", kExit21, nullptr, AT_EMPTY_PATH); });
+    EXPECT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 21);
+    close(fd);
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    EXPECT_THAT(syscall(SYS_execveat, fds[0], "", kExit21, nullptr, AT_EMPTY_PATH), SyscallFailsWithErrno(EACCES));
+    close(fds[0]);
+    close(fds[1]);
+    // The cwd is a directory.
+    EXPECT_THAT(syscall(SYS_execveat, AT_FDCWD, "", kExit21, nullptr, AT_EMPTY_PATH), SyscallFailsWithErrno(EACCES));
+}
+
+// What proc_helper reports as its AT_EXECFN when `exec` runs it.
+template <typename Fn>
+std::string ExecFnOf(Fn exec) {
+    int out[2];
+    if (pipe(out) != 0)
+        return "(pipe)";
+    pid_t pid = ForkAndRun([&] {
+        close(out[0]);
+        dup2(out[1], 1);
+        exec();
+        return 127;
+    });
+    close(out[1]);
+    std::string text;
+    char buf[256];
+    ssize_t n;
+    while ((n = read(out[0], buf, sizeof(buf))) > 0)
+        text.append(buf, static_cast<size_t>(n));
+    close(out[0]);
+    WaitStatus(pid);
+    return text;
+}
+
+TEST(ExecveatTest, ExecFnNamesTheFd) {
+    std::string helper = HelperPath("proc_helper");
+    std::string dir = helper.substr(0, helper.rfind('/'));
+    char* argv[] = {const_cast<char*>("x"), const_cast<char*>("execfn"), nullptr};
+    int fd = open(helper.c_str(), O_RDONLY);
+    int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+    ASSERT_GE(fd, 0);
+    ASSERT_GE(dfd, 0);
+    EXPECT_EQ(ExecFnOf([&] { syscall(SYS_execveat, fd, "", argv, nullptr, AT_EMPTY_PATH); }),
+              "/dev/fd/" + std::to_string(fd) + "\n");
+    EXPECT_EQ(ExecFnOf([&] { syscall(SYS_execveat, dfd, "proc_helper", argv, nullptr, 0); }),
+              "/dev/fd/" + std::to_string(dfd) + "/proc_helper\n");
+    EXPECT_EQ(ExecFnOf([&] { syscall(SYS_execveat, dfd, helper.c_str(), argv, nullptr, 0); }), helper + "\n");
+    EXPECT_EQ(ExecFnOf([&] { syscall(SYS_execveat, AT_FDCWD, helper.c_str(), argv, nullptr, 0); }), helper + "\n");
+    close(fd);
+    close(dfd);
+}
+
 void* BlockForever(void* arg) {
     int fd = *static_cast<int*>(arg);
     char c;

@@ -10,9 +10,12 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
+#include <string>
 
 namespace moat::conformance {
 namespace {
@@ -122,6 +125,53 @@ TEST(ForkTest, VforkSharesMemoryUntilExit) {
     EXPECT_EQ(WEXITSTATUS(status), 3);
 }
 
+std::atomic<int> g_usr1{0};
+void CountUsr1(int) { g_usr1.fetch_add(1); }
+
+TEST(ForkTest, VforkParentTakesASignalOnlyAfterTheChildExits) {
+    // The vfork wait is killable only: a signal the child sends its parent stays pending and
+    // its handler runs once vfork has returned, after the child's _exit.
+    struct sigaction sa {}, old{};
+    sa.sa_handler = CountUsr1;
+    sigemptyset(&sa.sa_mask);
+    ASSERT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
+    g_usr1 = 0;
+    static volatile int seen_by_child = -1;
+    static volatile int value = 0;
+    value = 0;
+    pid_t pid = vfork();
+    if (pid == 0) {
+        syscall(SYS_kill, getppid(), SIGUSR1);
+        timespec nap{0, 20 * 1000 * 1000};
+        syscall(SYS_nanosleep, &nap, nullptr);
+        seen_by_child = g_usr1.load();
+        value = 7;
+        _exit(0);
+    }
+    ASSERT_GT(pid, 0);
+    EXPECT_EQ(value, 7);
+    EXPECT_EQ(seen_by_child, 0);
+    EXPECT_EQ(g_usr1.load(), 1);
+    EXPECT_EQ(WaitStatus(pid), 0);
+    sigaction(SIGUSR1, &old, nullptr);
+}
+
+TEST(ForkTest, VforkParentDiesOfSigkill) {
+    pid_t pid = ForkAndRun([] {
+        pid_t child = vfork();
+        if (child == 0) {
+            syscall(SYS_kill, getppid(), SIGKILL);
+            timespec nap{0, 50 * 1000 * 1000};
+            syscall(SYS_nanosleep, &nap, nullptr);
+            _exit(0);
+        }
+        return 5;  // vfork returned: the parent was not killed
+    });
+    int status = WaitStatus(pid);
+    EXPECT_TRUE(WIFSIGNALED(status));
+    EXPECT_EQ(WTERMSIG(status), SIGKILL);
+}
+
 TEST(ForkTest, CloneWithoutSignalIsAForkLikeChild) {
     long pid = syscall(SYS_clone, 0L, 0L, 0L, 0L, 0L);
     if (pid == 0)
@@ -138,6 +188,57 @@ TEST(CloneFlagsTest, InvalidCombinations) {
     EXPECT_THAT(syscall(SYS_clone, static_cast<long>(CLONE_SIGHAND), 0L, 0L, 0L, 0L), SyscallFailsWithErrno(EINVAL));
     EXPECT_THAT(syscall(SYS_clone, static_cast<long>(CLONE_FS | CLONE_NEWNS), 0L, 0L, 0L, 0L),
                 SyscallFailsWithErrno(EINVAL));
+}
+
+int IgnoreUsr2(void*) {
+    struct sigaction sa {};
+    sa.sa_handler = SIG_IGN;
+    return sigaction(SIGUSR2, &sa, nullptr) == 0 ? 0 : 1;
+}
+
+int ExecHelper(void* path) {
+    char* argv[] = {const_cast<char*>("x"), const_cast<char*>("exit"), const_cast<char*>("0"), nullptr};
+    syscall(SYS_execve, static_cast<const char*>(path), argv, nullptr);
+    return 127;
+}
+
+void* Usr2Handler() {
+    struct sigaction cur {};
+    sigaction(SIGUSR2, nullptr, &cur);
+    return reinterpret_cast<void*>(cur.sa_handler);
+}
+
+// clone(2) with CLONE_VM and `flags` running `fn(arg)` on its own stack; the wait status.
+int CloneAndWait(int (*fn)(void*), void* arg, int flags) {
+    Mapping stack(16 * PageSize(), PROT_READ | PROT_WRITE);
+    if (!stack.addr())
+        return -1;
+    pid_t pid = clone(fn, stack.addr() + 16 * PageSize(), CLONE_VM | flags | SIGCHLD, arg);
+    return pid > 0 ? WaitStatus(pid) : -1;
+}
+
+TEST(CloneFlagsTest, SighandSharesTheHandlerTable) {
+    signal(SIGUSR2, SIG_DFL);
+    // Without CLONE_SIGHAND the child changes its own copy.
+    EXPECT_EQ(CloneAndWait(IgnoreUsr2, nullptr, 0), 0);
+    EXPECT_EQ(Usr2Handler(), reinterpret_cast<void*>(SIG_DFL));
+    // With it, the parent sees the child's change.
+    EXPECT_EQ(CloneAndWait(IgnoreUsr2, nullptr, CLONE_SIGHAND), 0);
+    EXPECT_EQ(Usr2Handler(), reinterpret_cast<void*>(SIG_IGN));
+    signal(SIGUSR2, SIG_DFL);
+}
+
+TEST(CloneFlagsTest, ExecUnsharesTheHandlerTable) {
+    // exec resets handled signals to SIG_DFL in the new image only: a process sharing the
+    // table keeps its handler.
+    struct sigaction sa {};
+    sa.sa_handler = CountUsr1;
+    sigemptyset(&sa.sa_mask);
+    ASSERT_EQ(sigaction(SIGUSR2, &sa, nullptr), 0);
+    std::string helper = HelperPath("proc_helper");
+    EXPECT_EQ(CloneAndWait(ExecHelper, helper.data(), CLONE_SIGHAND | CLONE_VFORK), 0);
+    EXPECT_EQ(Usr2Handler(), reinterpret_cast<void*>(CountUsr1));
+    signal(SIGUSR2, SIG_DFL);
 }
 
 TEST(CloneFlagsTest, Clone3StructSize) {
