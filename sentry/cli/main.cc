@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
     do_cmd->add_option("--cwd", do_opts.cwd, "Working directory inside the sandbox");
     do_cmd->add_option("--pids-limit", do_opts.pids_limit, "Most tasks (threads) the sandbox may hold")
         ->check(CLI::Range(size_t{1}, size_t{1} << 22));
-    do_cmd->add_option("--root", do_opts.root, "Host directory to use as the sandbox's / (read-only)");
+    do_cmd->add_option("--root", do_opts.root, "Host directory to use as the sandbox's / (read-only, under an in-memory overlay)");
     std::vector<std::string> bind_args, ro_bind_args;
     CLI::Option* bind_opt = do_cmd->add_option("--bind", bind_args,
                                                "Mount host SRC (directory or file) writable at DST: SRC:DST");
