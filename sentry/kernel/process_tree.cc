@@ -386,6 +386,7 @@ Result<pid_t> ProcessTree::SetSid(Task& caller) {
             return Error(EPERM);
     me.set_sid(me.pid());
     me.set_pgid(me.pid());
+    me.set_controlling_tty(nullptr);  // a new session starts without a terminal
     return me.pid();
 }
 

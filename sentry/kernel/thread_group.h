@@ -24,6 +24,7 @@
 namespace moat::kernel {
 
 class ProcessTimers;
+class Terminal;
 
 // The kernel's struct sigaction layout (rt_sigaction), not glibc's.
 struct KernelSigaction {
@@ -119,6 +120,9 @@ public:
     WaitQueue& stop_queue() { return m_stop_queue; }
     // setitimer(2)'s and the POSIX timers (process_timers.h), made on first use.
     std::shared_ptr<ProcessTimers> timers();
+    // The controlling terminal (terminal.h), or null; guarded by signal_lock().
+    std::shared_ptr<Terminal> controlling_tty();
+    void set_controlling_tty(std::shared_ptr<Terminal> tty);
 
 private:
     Kernel& m_kernel;
@@ -135,6 +139,7 @@ private:
     PendingSignals m_shared_pending;  // guarded by m_signal_lock
     StopState m_stop;                 // guarded by m_signal_lock
     WaitQueue m_stop_queue;
+    std::shared_ptr<Terminal> m_controlling_tty;  // guarded by m_signal_lock
     std::shared_ptr<ProcessTimers> m_timers;  // guarded by m_lock
 };
 
