@@ -130,7 +130,7 @@ Result<std::shared_ptr<File>> Devices::OpenChar(const FsCaller& caller, uint64_t
     case kDevFull: return std::shared_ptr<File>(std::make_shared<FullFile>(flags, path));
     case kDevRandom:
     case kDevUrandom: return std::shared_ptr<File>(std::make_shared<RandomFile>(flags, path));
-    case kDevTty: return OpenTty(caller, open_flags);
+    case kDevTty: return OpenTty(caller, open_flags, path);
     case kDevConsole: {
         if (!m_console.valid())
             return Error(ENXIO);  // no controlling terminal
@@ -150,11 +150,11 @@ Result<std::shared_ptr<File>> Devices::OpenChar(const FsCaller& caller, uint64_t
     }
 }
 
-Result<std::shared_ptr<File>> Devices::OpenTty(const FsCaller& caller, int open_flags) const {
+Result<std::shared_ptr<File>> Devices::OpenTty(const FsCaller& caller, int open_flags, const VfsPath& path) const {
     if (caller.task) {
         kernel::ThreadGroup& tg = caller.task->thread_group();
         if (auto pty = std::dynamic_pointer_cast<Pty>(tg.controlling_tty()))
-            return PtySlaveFile::Open(std::move(pty), caller, open_flags | O_NOCTTY, nullptr);
+            return PtySlaveFile::Open(std::move(pty), caller, open_flags | O_NOCTTY, &path);
         // Only the initial session has the host terminal; a new session has none until it
         // opens one.
         if (tg.sid() != 1)

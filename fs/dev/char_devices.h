@@ -53,7 +53,7 @@ public:
     const std::shared_ptr<DevptsFileSystem>& devpts() const { return m_devpts; }
 
 private:
-    Result<std::shared_ptr<File>> OpenTty(const FsCaller& caller, int open_flags) const;
+    Result<std::shared_ptr<File>> OpenTty(const FsCaller& caller, int open_flags, const VfsPath& path) const;
 
     UniqueFd m_console;
     std::shared_ptr<DevptsFileSystem> m_devpts;
