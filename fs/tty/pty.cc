@@ -49,6 +49,7 @@ Result<void> Pty::Wait(std::unique_lock<std::mutex>& lock, const std::function<b
 void Pty::NotifyLocked() {
     m_cv.notify_all();
     m_queue.Notify();
+    m_events->Notify();
 }
 
 std::vector<int> Pty::PumpInputLocked() {
@@ -154,9 +155,9 @@ size_t Pty::MasterReadable() {
     return m_output.size();
 }
 
-short Pty::MasterPoll() {
+uint32_t Pty::MasterReadiness() {
     std::lock_guard lock(m_lock);
-    short mask = 0;
+    uint32_t mask = 0;
     if (!m_output.empty())
         mask |= POLLIN | POLLRDNORM;
     if (m_input.room() > 0)
@@ -337,11 +338,11 @@ Result<size_t> Pty::SlaveReadable() {
     return m_ldisc.Available(m_termios);
 }
 
-short Pty::SlavePoll() {
+uint32_t Pty::SlaveReadiness() {
     std::lock_guard lock(m_lock);
     if (!m_master_open)
         return POLLIN | POLLOUT | POLLERR | POLLHUP | POLLRDNORM | POLLWRNORM;
-    short mask = 0;
+    uint32_t mask = 0;
     // A poller wakes for VMIN bytes when VTIME is 0 (input_available_p with poll set).
     size_t amount = !(m_termios.c_lflag & ICANON) && m_termios.c_cc[VMIN] && !m_termios.c_cc[VTIME]
                         ? m_termios.c_cc[VMIN]

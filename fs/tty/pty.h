@@ -15,12 +15,13 @@
 // until the line discipline's 4 KiB read buffer has room; slave output waits in a 64 KiB queue
 // for the master. A full queue blocks the writer (O_NONBLOCK: EAGAIN).
 //
-// Lock order: Pty::m_lock → ThreadGroup::signal_lock (controlling_tty()) → WaitQueue. Copies to
+// Lock order: Pty::m_lock → ThreadGroup::signal_lock (controlling_tty()) → WaitQueue, EventQueue. Copies to
 // and from the app, signals and the kernel's process lists are used with m_lock released.
 
 #include "fs/file.h"
 #include "fs/tty/line_discipline.h"
 #include "fs/tty/termios.h"
+#include "sentry/kernel/event_queue.h"
 #include "sentry/kernel/terminal.h"
 #include "sentry/kernel/wait_queue.h"
 
@@ -52,7 +53,7 @@ public:
     Result<size_t> MasterRead(IoDst& dst, bool nonblock);
     Result<size_t> MasterWrite(IoSrc& src, bool nonblock);
     size_t MasterReadable();
-    short MasterPoll();
+    uint32_t MasterReadiness();
     // The master file's last reference went away: hang up the slave.
     void MasterClosed();
 
@@ -64,11 +65,11 @@ public:
     Result<size_t> SlaveRead(IoDst& dst, bool nonblock);
     Result<size_t> SlaveWrite(IoSrc& src, bool nonblock);
     Result<size_t> SlaveReadable();
-    short SlavePoll();
+    uint32_t SlaveReadiness();
     bool hung_up();
 
-    // Readers, writers and pollers of both ends wait here; notified on every change.
-    kernel::WaitQueue& wait_queue() { return m_queue; }
+    // Pollers of both ends (poll, select, epoll) wait here; notified on every change.
+    const std::shared_ptr<kernel::EventQueue>& events() const { return m_events; }
 
     // ioctl(2) on either end (pty_ioctl.cc). `file` is the open file it came through.
     Result<uint64_t> Ioctl(kernel::Task& task, File& file, bool master, uint32_t request, uint64_t arg);
@@ -113,7 +114,8 @@ private:
 
     std::mutex m_lock;
     std::condition_variable m_cv;  // unit tests (no current task)
-    kernel::WaitQueue m_queue;
+    kernel::WaitQueue m_queue;  // blocked readers and writers of both ends
+    const std::shared_ptr<kernel::EventQueue> m_events = std::make_shared<kernel::EventQueue>();
     // Everything below is guarded by m_lock.
     KernelTermios m_termios = StandardTermios();
     uint32_t m_ispeed = 38400, m_ospeed = 38400;

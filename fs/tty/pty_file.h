@@ -3,8 +3,7 @@
 // (/dev/pts/N, /dev/tty for a session whose terminal it is, TIOCGPTPEER). Both are terminals
 // (isatty), not seekable, and answer the terminal ioctls through their Pty.
 //
-// Readiness (for poll/epoll, not connected yet): PollEvents() is the current POLL* mask and
-// wait_queue() is notified whenever it may have changed.
+// Readiness (poll, select, epoll): the Pty's, notified on every change of either end.
 
 #include "fs/file.h"
 #include "fs/tty/pty.h"
@@ -24,8 +23,8 @@ public:
     Result<uint64_t> Ioctl(kernel::Task& task, uint32_t request, uint64_t arg) override;
     Result<int64_t> BytesReadable() override;
     bool is_tty() const override { return true; }
-    short PollEvents() { return m_pty->MasterPoll(); }
-    kernel::WaitQueue& wait_queue() { return m_pty->wait_queue(); }
+    uint32_t Readiness(uint32_t) override { return m_pty->MasterReadiness(); }
+    std::shared_ptr<kernel::EventQueue> event_queue() override { return m_pty->events(); }
 
 private:
     std::shared_ptr<Pty> m_pty;
@@ -49,8 +48,8 @@ public:
     Result<uint64_t> Ioctl(kernel::Task& task, uint32_t request, uint64_t arg) override;
     Result<int64_t> BytesReadable() override;
     bool is_tty() const override { return true; }
-    short PollEvents() { return m_pty->SlavePoll(); }
-    kernel::WaitQueue& wait_queue() { return m_pty->wait_queue(); }
+    uint32_t Readiness(uint32_t) override { return m_pty->SlaveReadiness(); }
+    std::shared_ptr<kernel::EventQueue> event_queue() override { return m_pty->events(); }
 
 private:
     std::shared_ptr<Pty> m_pty;

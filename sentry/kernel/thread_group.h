@@ -7,6 +7,7 @@
 #include "sentry/kernel/sched.h"
 #include "sentry/kernel/usage.h"
 #include "sentry/kernel/signals.h"
+#include "sentry/kernel/event_queue.h"
 #include "sentry/kernel/wait_queue.h"
 
 #include <signal.h>
@@ -123,6 +124,9 @@ public:
     // The controlling terminal (terminal.h), or null; guarded by signal_lock().
     std::shared_ptr<Terminal> controlling_tty();
     void set_controlling_tty(std::shared_ptr<Terminal> tty);
+    // Notified (POLLIN) whenever a signal becomes pending on the group or one of its tasks:
+    // what signalfds hang their waiters on (Linux's sighand->signalfd_wqh).
+    const std::shared_ptr<EventQueue>& signalfd_events() { return m_signalfd_events; }
 
 private:
     Kernel& m_kernel;
@@ -141,6 +145,7 @@ private:
     WaitQueue m_stop_queue;
     std::shared_ptr<Terminal> m_controlling_tty;  // guarded by m_signal_lock
     std::shared_ptr<ProcessTimers> m_timers;  // guarded by m_lock
+    const std::shared_ptr<EventQueue> m_signalfd_events = std::make_shared<EventQueue>();
 };
 
 }  // namespace moat::kernel
