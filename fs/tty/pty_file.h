@@ -9,6 +9,7 @@
 #include "fs/tty/pty.h"
 
 #include <memory>
+#include <string>
 
 namespace moat::fs {
 
@@ -48,6 +49,8 @@ public:
     Result<uint64_t> Ioctl(kernel::Task& task, uint32_t request, uint64_t arg) override;
     Result<int64_t> BytesReadable() override;
     bool is_tty() const override { return true; }
+    // A slave from TIOCGPTPEER has no path: it links to its node's name, as Linux's does.
+    std::string ProcName() const override { return "/dev/pts/" + std::to_string(m_pty->index()); }
     uint32_t Readiness(uint32_t) override { return m_pty->SlaveReadiness(); }
     std::shared_ptr<kernel::EventQueue> event_queue() override { return m_pty->events(); }
 

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -502,6 +503,41 @@ TEST_F(PtyTest, MasterReadsEioAfterSlaveCloses) {
     ASSERT_GE(again.get(), 0);
     WriteAll(again.get(), "z");
     EXPECT_EQ(ReadExactly(p.master.get(), 1), "z");
+}
+
+// poll's view: the master is writable, readable once the slave wrote, hung up (POLLHUP) once
+// the slave closed; a hung-up slave reports everything.
+TEST_F(PtyTest, Readiness) {
+    PtyPair p = OpenPair();
+    struct pollfd m = {p.master.get(), POLLIN | POLLOUT, 0};
+    ASSERT_THAT(poll(&m, 1, 0), SyscallSucceedsWithValue(1));
+    EXPECT_EQ(m.revents, POLLOUT);
+    struct pollfd s = {p.slave.get(), POLLIN, 0};
+    EXPECT_THAT(poll(&s, 1, 0), SyscallSucceedsWithValue(0));
+
+    WriteAll(p.slave.get(), "x");
+    m.events = POLLIN;
+    ASSERT_THAT(poll(&m, 1, 5000), SyscallSucceedsWithValue(1));
+    EXPECT_EQ(m.revents, POLLIN);
+    // A line typed on the master makes the slave readable (canonical mode: a whole line).
+    WriteAll(p.master.get(), "partial");
+    WriteAll(p.master.get(), "\n");
+    ASSERT_THAT(poll(&s, 1, 5000), SyscallSucceedsWithValue(1));
+    EXPECT_EQ(s.revents, POLLIN);
+    EXPECT_EQ(ReadOnce(p.slave.get()), "partial\n");
+
+    p.slave = Fd();
+    // Drain the slave's "x" and the echo; then only the hang-up is left.
+    EXPECT_EQ(ReadExactly(p.master.get(), 10), "xpartial\r\n");
+    m.events = POLLIN | POLLOUT;
+    ASSERT_THAT(poll(&m, 1, 0), SyscallSucceedsWithValue(1));
+    EXPECT_EQ(m.revents, POLLOUT | POLLHUP);
+
+    PtyPair q = OpenPair();
+    q.master = Fd();
+    struct pollfd hung = {q.slave.get(), POLLIN | POLLOUT, 0};
+    ASSERT_THAT(poll(&hung, 1, 0), SyscallSucceedsWithValue(1));
+    EXPECT_EQ(hung.revents, POLLIN | POLLOUT | POLLERR | POLLHUP);
 }
 
 TEST_F(PtyTest, SlaveHangsUpWhenMasterCloses) {
