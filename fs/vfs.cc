@@ -1,6 +1,7 @@
 #include "fs/vfs.h"
 
 #include "fs/dev/devfs.h"
+#include "fs/devpts/filesystem.h"
 #include "fs/host/filesystem.h"
 #include "fs/overlay/filesystem.h"
 #include "fs/tmpfs/filesystem.h"
@@ -69,7 +70,9 @@ Result<std::unique_ptr<Vfs>> Vfs::Create(const VfsOptions& opts) {
         if (!console.valid())
             return Error(errno);
     }
-    vfs->m_devices = std::make_unique<Devices>(std::move(console));
+    auto devpts = DevptsFileSystem::Create();
+    vfs->m_filesystems.push_back(devpts);
+    vfs->m_devices = std::make_unique<Devices>(std::move(console), std::move(devpts));
     vfs->m_filesystems.push_back(host);
     if (opts.writable_root && opts.memory_file) {
         // The host tree as the read-only lower layer under an in-memory upper layer: the
@@ -118,6 +121,10 @@ Result<void> Vfs::MountSpecialFilesystems(const VfsOptions& opts) {
         auto dev = TRY(MountTmpfs("/dev", 0755, 1 << 20, kMountNoSuid | kMountNoExec));
         TRY(PopulateDevfs(*dev->root()->inode()));
         TRY(MountTmpfs("/dev/shm", 01777, opts.tmpfs_size_limit, kMountNoSuid | kMountNoDev));
+        auto& devpts = m_devices->devpts();
+        PathWalker pts_walker(m_mounts, FsCaller{}, root());
+        auto pts = TRY(pts_walker.Resolve(root(), "/dev/pts", kWalkDirectory));
+        TRY(MountAt(pts, devpts, devpts->MakeRootInode(), kMountNoSuid | kMountNoExec));
     }
     if (opts.mount_tmp && dir_exists("/tmp"))
         TRY(MountTmpfs("/tmp", 01777, opts.tmpfs_size_limit, kMountNoSuid | kMountNoDev));
@@ -288,7 +295,7 @@ Result<std::shared_ptr<File>> Vfs::OpenChecked(const FsCaller& caller, const Vfs
         return std::shared_ptr<File>(std::make_shared<DirectoryFile>(status, target));
     std::shared_ptr<File> file;
     switch (inode.type()) {
-    case S_IFCHR: file = TRY(m_devices->OpenChar(attr.rdev, status, target)); break;
+    case S_IFCHR: file = TRY(m_devices->OpenChar(caller, attr.rdev, flags, target)); break;
     case S_IFBLK: return Error(ENXIO);  // the sandbox has no block devices
     default: file = TRY(inode.Open(caller, target, status)); break;
     }

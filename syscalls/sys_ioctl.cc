@@ -1,5 +1,5 @@
 // ioctl(2): the generic requests (FIONBIO, FIOCLEX, FIONCLEX, FIONREAD) here, the rest to the
-// file (terminal requests on TtyFile).
+// file (terminal requests on pseudo-terminals, fs/tty/pty_ioctl.cc, and on the host TtyFile).
 
 #include "fs/fd_table.h"
 #include "fs/file.h"
@@ -13,9 +13,13 @@
 
 namespace moat::syscalls {
 
-// Implements Linux ioctl(2) for FIOCLEX, FIONCLEX, FIONBIO, FIONREAD and, on terminals,
-// TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP, TIOCSPGRP. Differs:
-// TIOCGPGRP answers the caller's pid (no job control yet); everything else is ENOTTY.
+// Implements Linux ioctl(2) for FIOCLEX, FIONCLEX, FIONBIO, FIONREAD and, on pseudo-terminals,
+// TCGETS/TCSETS[WF] and their termios2 forms, TIOCGWINSZ/TIOCSWINSZ, TIOCSCTTY, TIOCNOTTY,
+// TIOCGPGRP/TIOCSPGRP, TIOCGSID, TIOCOUTQ, TCFLSH, TCXONC, TCSBRK[P], TIOCSBRK/TIOCCBRK,
+// TIOC[GN]EXCL, TIOCEXCL, TIOCGETD/TIOCSETD (N_TTY only) and on masters TIOCGPTN, TIOCSPTLCK,
+// TIOCGPTLCK, TIOCGPTPEER. Differs: on the sentry's host terminal (TtyFile) only the termios
+// and window-size requests are real and TIOCGPGRP answers the caller's pid; TIOCSTI, TIOCPKT
+// and the modem-line requests are ENOTTY.
 SyscallResult sys_ioctl(kernel::Task& task, const SyscallArgs& args) {
     int fd = arg_int(args, 0);
     uint32_t request = arg_uint(args, 1);

@@ -52,7 +52,7 @@ constexpr Note kNotes[] = {
     {"kill", Support::Partial, "no EPERM: the sandbox's root may signal every process"},
     {"clock_nanosleep", Support::Partial, "ALARM clocks EOPNOTSUPP (no RTC)"},
     {"timer_create", Support::Partial, "ALARM clocks EOPNOTSUPP (no RTC); CPU clocks sampled at >= 1 ms"},
-    {"ioctl", Support::Partial, "terminal and fd-flag requests only"},
+    {"ioctl", Support::Partial, "fd flags, FIONREAD; terminals: termios(2), winsize, job control, ptmx; no TIOCSTI/TIOCPKT/modem lines"},
     {"fcntl", Support::Partial, "fd flags and status flags; no locks yet (#4)"},
     {"madvise", Support::Partial, "MADV_DONTNEED honoured; other advice accepted"},
     {"msync", Support::Partial, "no writeback needed: no writable file mappings yet"},

@@ -1,6 +1,13 @@
 #include "fs/dev/char_devices.h"
 
+#include "fs/devpts/filesystem.h"
 #include "fs/host/stdio_file.h"
+#include "fs/tty/pty_file.h"
+#include "fs/vfs.h"
+#include "sentry/kernel/task.h"
+#include "sentry/kernel/thread_group.h"
+
+#include <sys/sysmacros.h>
 
 #include <sys/random.h>
 #include <unistd.h>
@@ -109,14 +116,21 @@ public:
 
 }  // namespace
 
-Result<std::shared_ptr<File>> Devices::OpenChar(uint64_t rdev, int flags, const VfsPath& path) const {
+Devices::Devices(UniqueFd console, std::shared_ptr<DevptsFileSystem> devpts)
+    : m_console(std::move(console)), m_devpts(std::move(devpts)) {}
+
+Devices::~Devices() = default;
+
+Result<std::shared_ptr<File>> Devices::OpenChar(const FsCaller& caller, uint64_t rdev, int open_flags,
+                                                const VfsPath& path) const {
+    const int flags = StatusFlagsOf(open_flags);
     switch (rdev) {
     case kDevNull: return std::shared_ptr<File>(std::make_shared<NullFile>(flags, path));
     case kDevZero: return std::shared_ptr<File>(std::make_shared<ZeroFile>(flags, path));
     case kDevFull: return std::shared_ptr<File>(std::make_shared<FullFile>(flags, path));
     case kDevRandom:
     case kDevUrandom: return std::shared_ptr<File>(std::make_shared<RandomFile>(flags, path));
-    case kDevTty:
+    case kDevTty: return OpenTty(caller, open_flags, path);
     case kDevConsole: {
         if (!m_console.valid())
             return Error(ENXIO);  // no controlling terminal
@@ -125,8 +139,33 @@ Result<std::shared_ptr<File>> Devices::OpenChar(uint64_t rdev, int flags, const 
             return Error(errno);
         return std::shared_ptr<File>(std::make_shared<TtyFile>(flags, UniqueFd(fd)));
     }
-    default: return Error(ENXIO);
+    case kDevPtmx:
+        if (!m_devpts)
+            return Error(ENXIO);
+        return m_devpts->OpenMaster(caller, open_flags, path);
+    default:
+        if (major(rdev) == kPtySlaveMajor && m_devpts)
+            return m_devpts->OpenSlave(caller, minor(rdev), open_flags, path);
+        return Error(ENXIO);
     }
+}
+
+Result<std::shared_ptr<File>> Devices::OpenTty(const FsCaller& caller, int open_flags, const VfsPath& path) const {
+    if (caller.task) {
+        kernel::ThreadGroup& tg = caller.task->thread_group();
+        if (auto pty = std::dynamic_pointer_cast<Pty>(tg.controlling_tty()))
+            return PtySlaveFile::Open(std::move(pty), caller, open_flags | O_NOCTTY, &path);
+        // Only the initial session has the host terminal; a new session has none until it
+        // opens one.
+        if (tg.sid() != 1)
+            return Error(ENXIO);
+    }
+    if (!m_console.valid())
+        return Error(ENXIO);
+    int fd = dup(m_console.get());
+    if (fd < 0)
+        return Error(errno);
+    return std::shared_ptr<File>(std::make_shared<TtyFile>(StatusFlagsOf(open_flags), UniqueFd(fd)));
 }
 
 }  // namespace moat::fs

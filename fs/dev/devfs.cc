@@ -17,7 +17,7 @@ Result<void> PopulateDevfs(Inode& root) {
         {"null", S_IFCHR | 0666, kDevNull},       {"zero", S_IFCHR | 0666, kDevZero},
         {"full", S_IFCHR | 0666, kDevFull},       {"random", S_IFCHR | 0666, kDevRandom},
         {"urandom", S_IFCHR | 0666, kDevUrandom}, {"tty", S_IFCHR | 0666, kDevTty},
-        {"console", S_IFCHR | 0600, kDevConsole},
+        {"console", S_IFCHR | 0600, kDevConsole}, {"ptmx", S_IFCHR | 0666, kDevPtmx},
     };
     for (const Node& n : kNodes)
         TRY(root.Create(sentry, n.name, NewInode{n.mode, 0, 0, n.rdev}));

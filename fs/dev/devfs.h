@@ -2,9 +2,9 @@
 // The sandbox's /dev: a tmpfs the sentry fills at start-up with the nodes of the devices it
 // serves itself (char_devices.h) and the usual links, as a container runtime's /dev looks:
 //
-//   null zero full random urandom tty console   character devices (Devices opens them)
+//   null zero full random urandom tty console ptmx   character devices (Devices opens them)
 //   fd -> /proc/self/fd   stdin/stdout/stderr -> /proc/self/fd/{0,1,2}
-//   shm/ (its own tmpfs, mounted by the Vfs)   pts/   mqueue/
+//   shm/ (its own tmpfs, mounted by the Vfs)   pts/ (devpts, mounted by the Vfs)   mqueue/
 //
 // Nothing here is a host device: the nodes are tmpfs inodes carrying a device number.
 

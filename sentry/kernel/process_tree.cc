@@ -147,9 +147,21 @@ ThreadGroup* ProcessTree::FindReaperLocked(ThreadGroup& dying) {
     return nullptr;
 }
 
+namespace {
+// The exit signal's siginfo, as do_notify_parent fills it: how the child ended, its pid, uid
+// and exit code or signal (what SIGCHLD handlers and signalfd readers look at).
+siginfo_t ChildExitInfo(ThreadGroup& child) {
+    int ws = child.wait_status();
+    int code = (ws & 0x7f) == 0 ? CLD_EXITED : (ws & 0x80) ? CLD_DUMPED : CLD_KILLED;
+    siginfo_t info = MakeSigInfo(child.exit_signal, code, child.pid(), child.exit_uid);
+    info.si_status = code == CLD_EXITED ? (ws >> 8) & 0xff : ws & 0x7f;
+    return info;
+}
+}  // namespace
+
 void ProcessTree::TaskExited(Task& task, bool last) {
     ThreadGroup& tg = task.thread_group();
-    std::vector<std::pair<std::shared_ptr<Task>, int>> signals;  // sent after unlocking
+    std::vector<std::pair<std::shared_ptr<Task>, siginfo_t>> signals;  // sent after unlocking
     std::vector<std::shared_ptr<Task>> to_free;
     {
         std::lock_guard lock(m_lock);
@@ -171,7 +183,7 @@ void ProcessTree::TaskExited(Task& task, bool last) {
                 child->set_parent_pid(reaper ? reaper->pid() : 0);
                 for (auto& [tid, t] : m_tasks)
                     if (&t->thread_group() == child.get() && t->pdeathsig)
-                        signals.emplace_back(t, t->pdeathsig);
+                        signals.emplace_back(t, MakeSigInfo(t->pdeathsig, SI_USER, tg.pid(), tg.exit_uid));
                 if (reaper) {
                     reaper->children.push_back(child);
                 } else if (child->zombie) {
@@ -191,7 +203,7 @@ void ProcessTree::TaskExited(Task& task, bool last) {
                                 (act.handler == reinterpret_cast<uint64_t>(SIG_IGN) || (act.flags & SA_NOCLDWAIT));
                 if (tg.exit_signal > 0 && act.handler != reinterpret_cast<uint64_t>(SIG_IGN))
                     if (auto target = AnyTaskOfLocked(*parent))
-                        signals.emplace_back(std::move(target), tg.exit_signal);
+                        signals.emplace_back(std::move(target), ChildExitInfo(tg));
                 if (autoreap)
                     ReapLocked(*parent, tg, to_free);
                 parent->child_wait.Notify();
@@ -214,8 +226,8 @@ void ProcessTree::TaskExited(Task& task, bool last) {
         }
     }
     tg.thread_exit_wait.Notify();
-    for (auto& [target, sig] : signals)
-        SendSignalToGroup(*target, sig);
+    for (auto& [target, info] : signals)
+        (void)SendSignal(*target, info);
     // Freed outside the lock: a Task's destructor releases its memory manager and files.
     to_free.clear();
 }
@@ -386,6 +398,7 @@ Result<pid_t> ProcessTree::SetSid(Task& caller) {
             return Error(EPERM);
     me.set_sid(me.pid());
     me.set_pgid(me.pid());
+    me.set_controlling_tty(nullptr);  // a new session starts without a terminal
     return me.pid();
 }
 

@@ -52,6 +52,7 @@ Result<std::shared_ptr<Task>> Task::Clone(const CloneArgs& args) {
         }
         tg->set_pgid(m_tg->pgid());
         tg->set_sid(m_tg->sid());
+        tg->set_controlling_tty(m_tg->controlling_tty());
         m_kernel.RegisterThreadGroup(tg);
         // The parent link is set by ProcessTree::Start under its lock.
         parent = (flags & CLONE_PARENT) ? nullptr : m_tg.get();

@@ -7,6 +7,7 @@
 #include "sentry/kernel/process_timers.h"
 #include "sentry/kernel/process_tree.h"
 #include "sentry/kernel/task.h"
+#include "sentry/kernel/terminal.h"
 #include "sentry/kernel/thread_group.h"
 #include "sentry/mm/memory_manager.h"
 
@@ -42,6 +43,8 @@ void Task::AfterExit(bool last_in_group) {
     // Linux's exit_itimers: a process's timers end with it.
     if (last_in_group)
         m_tg->timers()->DeleteAll();
+    if (last_in_group && m_tg->pid() == m_tg->sid())
+        SessionLeaderExited(*m_tg);
     m_kernel.processes().TaskExited(*this, last_in_group);
 }
 

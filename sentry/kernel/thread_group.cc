@@ -1,4 +1,7 @@
 #include "sentry/kernel/thread_group.h"
+#include "sentry/kernel/terminal.h"
+
+#include <utility>
 
 #include "sentry/kernel/process_timers.h"
 
@@ -29,6 +32,17 @@ ThreadGroup::ThreadGroup(Kernel& kernel, pid_t pid, pid_t parent_pid)
     // The sandbox's initial limits: the host's own, as a process started from a shell sees.
     for (int r = 0; r < RLIM_NLIMITS; ++r)
         getrlimit(static_cast<__rlimit_resource>(r), &m_rlimits[r]);
+}
+
+std::shared_ptr<Terminal> ThreadGroup::controlling_tty() {
+    std::lock_guard lock(m_signal_lock);
+    return m_controlling_tty;
+}
+
+void ThreadGroup::set_controlling_tty(std::shared_ptr<Terminal> tty) {
+    std::shared_ptr<Terminal> old;  // released outside the lock
+    std::lock_guard lock(m_signal_lock);
+    old = std::exchange(m_controlling_tty, std::move(tty));
 }
 
 KernelSigaction ThreadGroup::sigaction(int signo) { return signal_handlers()->get(signo); }

@@ -25,6 +25,7 @@
 namespace moat::kernel {
 
 class ProcessTimers;
+class Terminal;
 
 // The kernel's struct sigaction layout (rt_sigaction), not glibc's.
 struct KernelSigaction {
@@ -120,6 +121,9 @@ public:
     WaitQueue& stop_queue() { return m_stop_queue; }
     // setitimer(2)'s and the POSIX timers (process_timers.h), made on first use.
     std::shared_ptr<ProcessTimers> timers();
+    // The controlling terminal (terminal.h), or null; guarded by signal_lock().
+    std::shared_ptr<Terminal> controlling_tty();
+    void set_controlling_tty(std::shared_ptr<Terminal> tty);
     // Notified (POLLIN) whenever a signal becomes pending on the group or one of its tasks:
     // what signalfds hang their waiters on (Linux's sighand->signalfd_wqh).
     const std::shared_ptr<EventQueue>& signalfd_events() { return m_signalfd_events; }
@@ -139,6 +143,7 @@ private:
     PendingSignals m_shared_pending;  // guarded by m_signal_lock
     StopState m_stop;                 // guarded by m_signal_lock
     WaitQueue m_stop_queue;
+    std::shared_ptr<Terminal> m_controlling_tty;  // guarded by m_signal_lock
     std::shared_ptr<ProcessTimers> m_timers;  // guarded by m_lock
     const std::shared_ptr<EventQueue> m_signalfd_events = std::make_shared<EventQueue>();
 };
