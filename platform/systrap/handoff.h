@@ -19,26 +19,44 @@ void FutexWait(std::atomic<uint32_t>& word, uint32_t value, uint64_t timeout_ns 
 
 // Waits until `done(word)` holds. Spins up to `spin_ns`, then sleeps in futex_wait with the
 // Dekker-style `sleeping` flag raised, so that the other side wakes us only when we sleep.
+// True when the wait ended during the spin.
 template <typename Done>
-void SpinThenWait(std::atomic<uint32_t>& word, std::atomic<uint32_t>* sleeping, uint64_t spin_ns, Done done);
+bool SpinThenWait(std::atomic<uint32_t>& word, std::atomic<uint32_t>* sleeping, uint64_t spin_ns, Done done);
 
 // The clock the spin is measured with (CLOCK_MONOTONIC through the vDSO).
 uint64_t NowNs();
 
 inline void CpuRelax() { __builtin_ia32_pause(); }
 
+// A spin budget that follows how often spinning pays: it grows while the awaited side comes
+// back during the spin and halves each time it does not (the other side is slow, or the
+// CPUs are busy and spinning only steals time from it). At zero it probes again now and
+// then. On a single CPU it stays zero: the other side cannot run while we spin.
+class SpinTuner {
+public:
+    SpinTuner(uint32_t initial, uint32_t step, uint32_t max);
+    uint32_t budget() const { return m_budget; }
+    void Record(bool came_while_spinning);
+
+private:
+    uint32_t m_budget;
+    uint32_t m_step;
+    uint32_t m_max;
+    uint32_t m_idle_count = 0;  // sleeps since the budget reached zero
+};
+
 template <typename Done>
-void SpinThenWait(std::atomic<uint32_t>& word, std::atomic<uint32_t>* sleeping, uint64_t spin_ns, Done done) {
+bool SpinThenWait(std::atomic<uint32_t>& word, std::atomic<uint32_t>* sleeping, uint64_t spin_ns, Done done) {
     uint32_t value = word.load(std::memory_order_acquire);
     if (done(value))
-        return;
+        return true;
     if (spin_ns > 0) {
         uint64_t deadline = NowNs() + spin_ns;
         for (unsigned i = 1;; ++i) {
             CpuRelax();
             value = word.load(std::memory_order_acquire);
             if (done(value))
-                return;
+                return true;
             if (i % 64 == 0 && NowNs() >= deadline)
                 break;
         }
@@ -58,6 +76,7 @@ void SpinThenWait(std::atomic<uint32_t>& word, std::atomic<uint32_t>* sleeping, 
     }
     if (sleeping)
         sleeping->store(0, std::memory_order_relaxed);
+    return false;
 }
 
 }  // namespace moat::platform::systrap

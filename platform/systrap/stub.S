@@ -236,7 +236,9 @@ moat_systrap_handler:
     mov $1, %edx
     mov $__NR_futex, %eax
     syscall
-1:  mov $SYSTRAP_STUB_SPIN, %ecx
+1:  mov SYSTRAP_SLOT_STUB_SPIN(%r12), %ecx
+    test %ecx, %ecx
+    jz 3f
 2:  cmpl $SYSTRAP_STATE_RESUME, SYSTRAP_SLOT_STATE(%r12)
     je 5f
     pause

@@ -51,15 +51,13 @@
 #define SYSTRAP_SLOT_GS_BASE 0x38
 #define SYSTRAP_SLOT_ZERO_MASK 0x40      // u64 0: the signal mask a new thread sets
 #define SYSTRAP_SLOT_ALTSTACK_DESC 0x48  // stack_t for sigaltstack (24 bytes)
+#define SYSTRAP_SLOT_STUB_SPIN 0x60       // u32: how many `pause`s the handler spins before it sleeps
 #define SYSTRAP_SLOT_START_STACK 0x1000  // a new thread's stack pointer (no stack is used)
 #define SYSTRAP_SLOT_ALTSTACK 0x1000     // the altstack: [0x1000, SLOT_SIZE)
 
 #define SYSTRAP_STATE_EVENT 2   // the handler published a frame and waits
 #define SYSTRAP_STATE_RESUME 3  // the sentry released the frame
 #define SYSTRAP_STATE_DEAD 4    // the stub is gone (written by the sentry's monitor)
-
-// How long the handler spins (iterations of `pause`) before it sleeps in futex_wait.
-#define SYSTRAP_STUB_SPIN 2000
 
 #ifndef __ASSEMBLER__
 
@@ -132,6 +130,7 @@ struct SlotHeader {
     int32_t altstack_flags;
     int32_t pad;
     uint64_t altstack_size;
+    std::atomic<uint32_t> stub_spin;
 };
 static_assert(offsetof(SlotHeader, stub_sleeping) == SYSTRAP_SLOT_STUB_SLEEPING);
 static_assert(offsetof(SlotHeader, sentry_sleeping) == SYSTRAP_SLOT_SENTRY_SLEEPING);
@@ -144,6 +143,7 @@ static_assert(offsetof(SlotHeader, set_gs) == SYSTRAP_SLOT_SET_GS);
 static_assert(offsetof(SlotHeader, gs_base) == SYSTRAP_SLOT_GS_BASE);
 static_assert(offsetof(SlotHeader, zero_mask) == SYSTRAP_SLOT_ZERO_MASK);
 static_assert(offsetof(SlotHeader, altstack_sp) == SYSTRAP_SLOT_ALTSTACK_DESC);
+static_assert(offsetof(SlotHeader, stub_spin) == SYSTRAP_SLOT_STUB_SPIN);
 
 inline uint64_t CodeAddress(const char* label) {
     return kCodeBase + static_cast<uint64_t>(label - moat_systrap_start);

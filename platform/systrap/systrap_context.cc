@@ -10,6 +10,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstring>
+
 namespace moat::platform::systrap {
 
 namespace {
@@ -18,10 +20,6 @@ namespace {
 constexpr int kInterruptSignal = SIGCHLD;
 // SIGSYS from a seccomp filter (SYS_SECCOMP, not exported by glibc).
 constexpr int kSysSeccomp = 1;
-// How long the sentry spins for the application's next event before it sleeps: long enough
-// for a system call loop to come back without a futex round trip, short enough that a thread
-// computing for a while costs one spin, not a CPU.
-constexpr uint64_t kEventSpinNs = 20000;
 // How long Leave waits for an exiting thread before it checks whether the stub died.
 constexpr uint64_t kExitPollNs = 100 * 1000 * 1000;
 
@@ -124,6 +122,9 @@ void SystrapContext::Leave() {
     bool exiting = false;
     if (auto f = CurrentFrame(); f.ok() && !m_stub->dead()) {
         f->uc->uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(CodeAddress(moat_systrap_exit));
+        // Every signal blocked on the way out: a pending process-directed signal would
+        // otherwise run the handler again, and nobody would release that frame.
+        std::memset(&f->uc->uc_sigmask, 0xff, 8);
         exiting = Release();
     }
     while (exiting && !m_stub->dead()) {
@@ -151,14 +152,18 @@ bool SystrapContext::Release() {
     uint32_t expected = kStateEvent;
     if (!m_header->state.compare_exchange_strong(expected, kStateResume, std::memory_order_seq_cst))
         return false;  // dead (or the application scribbled on its slot)
-    if (m_header->stub_sleeping.load(std::memory_order_seq_cst))
+    bool stub_slept = m_header->stub_sleeping.load(std::memory_order_seq_cst);
+    if (stub_slept)
         FutexWake(m_header->state);
+    m_stub_spin.Record(!stub_slept);
     return true;
 }
 
 bool SystrapContext::WaitForFrame() {
-    SpinThenWait(m_header->state, &m_header->sentry_sleeping, kEventSpinNs,
-                 [](uint32_t s) { return s == kStateEvent || s == kStateDead; });
+    bool spun = SpinThenWait(m_header->state, &m_header->sentry_sleeping, m_sentry_spin.budget(),
+                             [](uint32_t s) { return s == kStateEvent || s == kStateDead; });
+    m_sentry_spin.Record(spun);
+    m_header->stub_spin.store(m_stub_spin.budget(), std::memory_order_relaxed);
     return m_header->state.load(std::memory_order_acquire) == kStateEvent && !m_stub->dead();
 }
 

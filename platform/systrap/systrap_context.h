@@ -10,6 +10,7 @@
 // Lock order: m_target_lock is a leaf.
 
 #include "platform/platform.h"
+#include "platform/systrap/handoff.h"
 #include "platform/systrap/stub_process.h"
 
 #include <sys/types.h>
@@ -71,6 +72,10 @@ private:
     uint64_t m_fs_base = 0;
     uint64_t m_gs_base = 0;
     std::optional<std::vector<uint8_t>> m_pending_fpu;  // applied when the next thread starts
+    // How long we spin for the application's next event (ns), and how long the handler spins
+    // for our answer (iterations of `pause`, set in the slot before each release).
+    SpinTuner m_sentry_spin{5000, 1000, 50000};
+    SpinTuner m_stub_spin{200, 50, 4000};
 
     std::atomic<bool> m_interrupt_pending{false};
     std::mutex m_target_lock;

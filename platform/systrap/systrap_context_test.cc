@@ -101,6 +101,27 @@ TEST_F(SystrapContextTest, HostSignalsAreReportedAndSuppressed) {
     interrupter.join();
 }
 
+TEST_F(SystrapContextTest, LeavingWithSignalsPendingDoesNotHang) {
+    auto as = NewAddressSpace();
+    ASSERT_TRUE(as);
+    MapPage(*as, kCode, kSyscallLoop, PROT_READ | PROT_EXEC);
+    pid_t pid = StubPid(*as);
+    for (int round = 0; round < 2; ++round) {
+        auto ctx = m_platform->NewContext();
+        ASSERT_TRUE(ctx.ok());
+        Registers regs = Regs(kCode);
+        ASSERT_EQ((*ctx)->Switch(*as, regs).kind, EventKind::Syscall);
+        // Parked in the handler with signals blocked: both stay pending, and the exit must
+        // not run the handler for them again.
+        if (round == 0)
+            (*ctx)->Interrupt();
+        else
+            ASSERT_EQ(::kill(pid, SIGUSR1), 0);
+        ctx->reset();
+        EXPECT_EQ(ThreadCount(pid), 1u);
+    }
+}
+
 TEST_F(SystrapContextTest, TwoContextsInOneAddressSpace) {
     auto as = NewAddressSpace();
     ASSERT_TRUE(as);
