@@ -13,6 +13,7 @@
 #include "fs/vfs/inode.h"
 #include "fs/vfs/mount.h"
 #include "platform/base/result.h"
+#include "sentry/kernel/event_queue.h"
 #include "sentry/kernel/forward.h"
 #include "sentry/mm/mappable.h"
 
@@ -22,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 
 namespace moat::fs {
 
@@ -81,10 +83,27 @@ public:
     virtual Result<void> Fallocate(int mode, int64_t offset, int64_t len);
     // fsync/fdatasync: the data reaches where the file keeps it. Default: nothing to do.
     virtual Result<void> Sync(bool data_only);
+    // What /proc/[pid]/fd/N shows for a file outside the mount tree (path() is null):
+    // "pipe:[N]", "socket:[N]", "anon_inode:[eventfd]"…
+    virtual std::string anon_name() const { return "anon_inode:[unknown]"; }
+    // Opening /proc/[pid]/fd/N of a file outside the mount tree: a new description of the same
+    // object with `flags` (a pipe's other end…). Default ENXIO (Linux's no_open).
+    virtual Result<std::shared_ptr<File>> Reopen(const FsCaller& caller, int flags);
+    // The offset for /proc/[pid]/fdinfo (0 while another thread holds the position lock).
+    virtual int64_t offset_for_proc();
     // True for a terminal (isatty).
     virtual bool is_tty() const { return false; }
     // Whether pread/pwrite are allowed (FMODE_PREAD); ESPIPE otherwise.
     virtual bool seekable() const { return false; }
+
+    // ---- Readiness (poll, select, epoll; fs/events/README.md) ----
+    // The POLL* events true now, as Linux's f_op->poll returns them: callers filter with what
+    // they asked for (plus POLLERR|POLLHUP, always reported). `interest` is a hint of what the
+    // caller waits for. Default, for files that never block: POLLIN|POLLOUT|POLLRDNORM|POLLWRNORM.
+    virtual uint32_t Readiness(uint32_t interest);
+    // Where the file announces that Readiness may have changed (kernel/event_queue.h); null
+    // when it never changes.
+    virtual std::shared_ptr<kernel::EventQueue> event_queue() { return nullptr; }
 
 protected:
     // Regular-file lseek against `size` (SEEK_DATA/SEEK_HOLE treat the whole file as data).

@@ -5,6 +5,7 @@
 #include "fs/overlay/filesystem.h"
 #include "fs/tmpfs/filesystem.h"
 #include "fs/proc/filesystem.h"
+#include "fs/sys/filesystem.h"
 #include "fs/vfs/directory_file.h"
 #include "fs/vfs/permissions.h"
 #include "platform/base/log.h"
@@ -104,6 +105,12 @@ Result<void> Vfs::MountSpecialFilesystems(const VfsOptions& opts) {
             log::debug("fs: no /proc directory in the root; procfs not mounted");
         }
     }
+    if (opts.mount_sys && dir_exists("/sys")) {
+        auto mp = TRY(walker.Resolve(root(), "/sys", kWalkDirectory));
+        auto sys = SysFileSystem::Create();
+        m_filesystems.push_back(sys);
+        TRY(MountAt(mp, sys, sys->MakeRootInode(), kMountReadOnly | kMountNoSuid | kMountNoDev | kMountNoExec));
+    }
     if (!opts.memory_file)
         return {};
     m_memory_file.store(opts.memory_file, std::memory_order_release);
@@ -126,8 +133,13 @@ Result<std::shared_ptr<Mount>> Vfs::MountTmpfs(std::string_view path, uint32_t m
     topts.root_mode = mode;
     topts.memory_file = memory_file();
     auto tmpfs = TmpfsFileSystem::Create(topts);
-    m_filesystems.push_back(tmpfs);
+    AddFileSystem(tmpfs);
     return MountAt(mp, tmpfs, TRY(tmpfs->MakeRootInode()), flags);
+}
+
+void Vfs::AddFileSystem(std::shared_ptr<FileSystem> fs) {
+    std::lock_guard lock(m_filesystems_lock);
+    m_filesystems.push_back(std::move(fs));
 }
 
 Vfs::~Vfs() {
@@ -138,6 +150,7 @@ Vfs::~Vfs() {
 
 void Vfs::set_memory_file(mm::MemoryFile* mf) {
     m_memory_file.store(mf, std::memory_order_release);
+    std::lock_guard lock(m_filesystems_lock);
     for (auto& fs : m_filesystems) {
         if (auto* host = dynamic_cast<HostFileSystem*>(fs.get()))
             host->set_memory_file(mf);
@@ -214,7 +227,8 @@ Result<std::shared_ptr<File>> Vfs::OpenAt(const FsCaller& caller, const VfsPath&
         } else {
             target = TRY(walker.LookupLast());
         }
-        if (target.inode().is_symlink() && (follow || walker.trailing_slash())) {
+        if (target.inode().is_symlink() && walker.last_type() != PathWalker::LastType::Bind &&
+            (follow || walker.trailing_slash())) {
             TRY(walker.FollowLast(target));
             continue;
         }

@@ -1,5 +1,7 @@
 #include "fs/vfs/inode.h"
 
+#include "fs/vfs/mount.h"
+
 #include <dirent.h>
 
 namespace moat::fs {
@@ -22,6 +24,8 @@ Result<std::shared_ptr<Inode>> Inode::Lookup(const FsCaller&, const std::string&
 Result<std::vector<DirEntry>> Inode::ReadDir(const FsCaller&) { return Error(ENOTDIR); }
 
 Result<std::string> Inode::ReadLink(const FsCaller&) { return Error(EINVAL); }
+
+Result<VfsPath> Inode::MagicLinkTarget(const FsCaller&, const VfsPath&) { return Error(EINVAL); }
 
 Result<std::shared_ptr<File>> Inode::Open(const FsCaller&, const VfsPath&, int) { return Error(ENXIO); }
 
