@@ -6,6 +6,7 @@
 #include "platform/ptrace/ptrace_address_space.h"
 #include "platform/ptrace/ptrace_util.h"
 #include "platform/ptrace/stub_layout.h"
+#include "platform/thread_cpu_time.h"
 
 #include <fcntl.h>
 #include <sys/ptrace.h>
@@ -57,51 +58,6 @@ void PtraceContext::SetTarget(pid_t pid, pid_t tid) {
     m_target_tid = tid;
 }
 
-namespace {
-// Reads a small /proc file whole; empty on failure.
-std::string ReadProcFile(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid())
-        return {};
-    char buf[1024];
-    ssize_t n = ::read(fd.get(), buf, sizeof(buf) - 1);
-    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
-}
-
-// One host thread's CPU time (zeros if it is gone).
-Context::CpuTimes ThreadCpuTime(pid_t pid, pid_t tid) {
-    Context::CpuTimes t;
-    if (tid <= 0)
-        return t;
-    std::string dir = "/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/";
-    std::string stat = ReadProcFile(dir + "stat");
-    size_t paren = stat.rfind(')');
-    if (paren == std::string::npos)
-        return t;
-    // After "pid (comm)": state is field 3, utime field 14, stime field 15 (clock ticks).
-    unsigned long long utime = 0, stime = 0;
-    if (std::sscanf(stat.c_str() + paren + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-                    &stime) != 2)
-        return t;
-    unsigned long long runtime_ns = 0;
-    std::string sched = ReadProcFile(dir + "schedstat");
-    if (sched.empty() || std::sscanf(sched.c_str(), "%llu", &runtime_ns) != 1) {
-        static const long hz = ::sysconf(_SC_CLK_TCK);
-        t.user_ns = utime * (1000000000ull / static_cast<unsigned long long>(hz));
-        t.sys_ns = stime * (1000000000ull / static_cast<unsigned long long>(hz));
-        return t;
-    }
-    // Split the exact runtime in the ticks' proportion (Linux's cputime_adjust).
-    if (utime + stime == 0) {
-        t.user_ns = runtime_ns;
-    } else {
-        t.sys_ns = static_cast<uint64_t>(static_cast<unsigned __int128>(runtime_ns) * stime / (utime + stime));
-        t.user_ns = runtime_ns - t.sys_ns;
-    }
-    return t;
-}
-}  // namespace
-
 Context::CpuTimes PtraceContext::CpuTime() {
     pid_t pid, tid;
     CpuTimes total;
@@ -111,7 +67,7 @@ Context::CpuTimes PtraceContext::CpuTime() {
         tid = m_target_tid;
         total = m_retired;
     }
-    CpuTimes live = ThreadCpuTime(pid, tid);
+    CpuTimes live = HostThreadCpuTime(pid, tid);
     std::lock_guard lock(m_target_lock);
     if (m_target_tid != tid)  // retired meanwhile: m_retired has it now
         return Monotonic(m_retired);
@@ -120,21 +76,7 @@ Context::CpuTimes PtraceContext::CpuTime() {
     return Monotonic(total);
 }
 
-// Splitting the runtime in the ticks' proportion can move time between user and system, so
-// like Linux's cputime_adjust, never report either below what was reported before.
-Context::CpuTimes PtraceContext::Monotonic(CpuTimes now) {
-    uint64_t rtime = now.user_ns + now.sys_ns;
-    if (rtime < m_reported.user_ns + m_reported.sys_ns)
-        return m_reported;
-    uint64_t sys = std::max(now.sys_ns, m_reported.sys_ns);
-    uint64_t user = rtime - sys;
-    if (user < m_reported.user_ns) {
-        user = m_reported.user_ns;
-        sys = rtime - user;
-    }
-    m_reported = {user, sys};
-    return m_reported;
-}
+Context::CpuTimes PtraceContext::Monotonic(CpuTimes now) { return MonotonicCpuTimes(now, m_reported); }
 
 void PtraceContext::RetireTarget() {
     pid_t pid, tid;
@@ -143,7 +85,7 @@ void PtraceContext::RetireTarget() {
         pid = m_target_pid;
         tid = m_target_tid;
     }
-    CpuTimes last = ThreadCpuTime(pid, tid);
+    CpuTimes last = HostThreadCpuTime(pid, tid);
     std::lock_guard lock(m_target_lock);
     m_retired.user_ns += last.user_ns;
     m_retired.sys_ns += last.sys_ns;

@@ -8,6 +8,7 @@
 #include "fs/vfs.h"
 #include "platform/base/log.h"
 #include "platform/ptrace/ptrace_platform.h"
+#include "platform/systrap/systrap_platform.h"
 #include "sentry/cli/commands.h"
 #include "sentry/cli/signal_forwarder.h"
 #include "sentry/kernel/process_tree.h"
@@ -70,8 +71,8 @@ int RunDo(const DoOptions& opts) {
         Fail("do: no command given (usage: moat do [flags] -- CMD ARGS...)");
         return 2;
     }
-    if (opts.platform != "ptrace")
-        return Fail(fmt::format("do: platform '{}' is not available yet; use --platform=ptrace", opts.platform));
+    if (opts.platform != "ptrace" && opts.platform != "systrap")
+        return Fail(fmt::format("do: platform '{}' is not available; use --platform=ptrace or systrap", opts.platform));
     if (!opts.debug_log.empty()) {
         int fd = ::open(opts.debug_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0)
@@ -86,9 +87,10 @@ int RunDo(const DoOptions& opts) {
     auto memory_file = mm::MemoryFile::Create();
     if (!memory_file.ok())
         return Fail(fmt::format("cannot create the memory file: {}", strerror(memory_file.error())));
-    auto platform = platform::CreatePtracePlatform(memory_file.value()->fd());
+    auto platform = opts.platform == "systrap" ? platform::CreateSystrapPlatform(memory_file.value()->fd())
+                                               : platform::CreatePtracePlatform(memory_file.value()->fd());
     if (!platform.ok())
-        return Fail(fmt::format("cannot start the ptrace platform: {}", strerror(platform.error())));
+        return Fail(fmt::format("cannot start the {} platform: {}", opts.platform, strerror(platform.error())));
     fs::VfsOptions vfs_opts;
     vfs_opts.host_root = opts.root;
     vfs_opts.memory_file = memory_file.value().get();

@@ -1,0 +1,224 @@
+#include "platform/systrap/stub_process.h"
+
+#include "platform/base/log.h"
+#include "platform/systrap/handoff.h"
+#include "platform/systrap/seccomp_filter.h"
+#include "platform/systrap/stub_monitor.h"
+
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/rseq.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace moat::platform::systrap {
+
+namespace {
+
+constexpr uint64_t kHelperSpinNs = 20000;
+constexpr uint64_t kThreadCloneFlags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+                                       CLONE_SYSVSEM | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID;
+
+// struct sock_fprog as the stub sees it: the filter pointer is a stub address.
+struct StubFprog {
+    uint16_t len;
+    uint16_t pad[3];
+    uint64_t filter;
+};
+
+// Writes `prog` at `offset` of the request page and its sock_fprog at `fprog_offset`.
+size_t PlaceFilter(uint8_t* request, size_t offset, size_t fprog_offset, const std::vector<sock_filter>& prog) {
+    std::memcpy(request + offset, prog.data(), prog.size() * sizeof(sock_filter));
+    StubFprog fprog{static_cast<uint16_t>(prog.size()), {}, kSharedBase + offset};
+    std::memcpy(request + fprog_offset, &fprog, sizeof(fprog));
+    return offset + prog.size() * sizeof(sock_filter);
+}
+
+// The kernel's struct sigaction for rt_sigaction.
+constexpr uint64_t kSaRestorer = 0x04000000;  // SA_RESTORER, not exported by glibc
+
+struct KernelSigaction {
+    uint64_t handler, flags, restorer, mask;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<SystrapStub>> SystrapStub::Create(StubMonitor& monitor, int memory_fd) {
+    std::shared_ptr<SystrapStub> stub(new SystrapStub());
+    stub->m_memory_fd = memory_fd;
+    TRY(stub->MapShared(memory_fd));
+    TRY(monitor.Launch(stub));
+    // Wait for the stub's helper (or its death: MarkDead sets ready to 2).
+    ReplyPage& reply = stub->Reply();
+    SpinThenWait(reply.ready, nullptr, 0, [](uint32_t v) { return v != 0; });
+    if (stub->dead() || reply.ready.load() != 1) {
+        log::warn("systrap: stub {} died during start-up", stub->m_pid);
+        return Errno(ECHILD);
+    }
+    log::debug("systrap: stub {} ready", stub->m_pid);
+    return stub;
+}
+
+SystrapStub::~SystrapStub() = default;
+
+Result<void> SystrapStub::MapShared(int) {
+    m_shared_fd = UniqueFd(::memfd_create("moat-systrap", MFD_CLOEXEC));
+    if (!m_shared_fd)
+        return HostErrno();
+    if (::ftruncate(m_shared_fd.get(), static_cast<off_t>(kSharedSize)) < 0)
+        return HostErrno();
+    void* p = ::mmap(nullptr, kSharedSize, PROT_READ | PROT_WRITE, MAP_SHARED, m_shared_fd.get(), 0);
+    if (p == MAP_FAILED)
+        return HostErrno();
+    m_shared = HostMapping(p, kSharedSize);
+    uint8_t* request = m_shared.bytes() + SYSTRAP_REQUEST_OFFSET;
+    size_t end = PlaceFilter(request, SYSTRAP_REQ_FILTERS, SYSTRAP_REQ_BASE_PROG, StubFilter());
+    end = PlaceFilter(request, end, SYSTRAP_REQ_THREAD_PROG, ThreadFilter());
+    if (end > kPageSize)
+        return Errno(E2BIG);
+    static_assert(SYSTRAP_REQ_FILTERS % 8 == 0);
+    if (static_cast<uint64_t>(moat_systrap_end - moat_systrap_start) > kCodeSize)
+        return Errno(E2BIG);
+    return {};
+}
+
+void SystrapStub::SetProcess(pid_t pid, UniqueFd pidfd) {
+    m_pid = pid;
+    m_pidfd = std::move(pidfd);
+}
+
+// The forked child. The sentry is multi-threaded, so only raw system calls from here on:
+// another thread may have held any libc lock at the moment of the fork.
+void SystrapStub::ChildMain() {
+    auto die = [](int code) {
+        ::syscall(SYS_exit_group, code);
+        __builtin_unreachable();
+    };
+    if (::syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+        die(120);
+    // glibc's rseq area is in the TLS the stub is about to unmap (see platform/ptrace).
+    if (__rseq_size > 0) {
+        void* area = static_cast<char*>(__builtin_thread_pointer()) + __rseq_offset;
+        if (::syscall(SYS_rseq, area, 32, RSEQ_FLAG_UNREGISTER, RSEQ_SIG) != 0 &&
+            ::syscall(SYS_rseq, area, __rseq_size, RSEQ_FLAG_UNREGISTER, RSEQ_SIG) != 0)
+            die(123);
+    }
+    // The helper blocks every signal (process-directed ones go to application threads);
+    // every catchable signal runs the stub's handler on the thread's altstack.
+    uint64_t all = ~uint64_t{0};
+    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, nullptr, sizeof(all));
+    KernelSigaction action{CodeAddress(moat_systrap_handler), SA_SIGINFO | SA_ONSTACK | kSaRestorer,
+                           CodeAddress(moat_systrap_restorer), all};
+    for (int sig = 1; sig <= 64; ++sig) {
+        if (sig != SIGKILL && sig != SIGSTOP &&
+            ::syscall(SYS_rt_sigaction, sig, &action, nullptr, sizeof(uint64_t)) != 0)
+            die(121);
+    }
+    if (::syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        die(122);
+    // The memory file becomes fd 3, the shared region fd 4, nothing else stays open.
+    long memory = ::syscall(SYS_fcntl, m_memory_fd, F_DUPFD, 16);
+    long shared = ::syscall(SYS_fcntl, m_shared_fd.get(), F_DUPFD, 16);
+    if (memory < 0 || shared < 0 || ::syscall(SYS_dup2, memory, kMemoryFd) < 0 ||
+        ::syscall(SYS_dup2, shared, kSharedFd) < 0)
+        die(124);
+    ::syscall(SYS_close_range, 0, kMemoryFd - 1, 0);
+    ::syscall(SYS_close_range, kSharedFd + 1, ~0U, 0);
+    moat_systrap_enter(kCodeBase, kSharedBase, kSharedSize);
+}
+
+Result<uint64_t> SystrapStub::Syscall(long nr, const std::array<uint64_t, 6>& args) {
+    std::lock_guard lock(m_request_lock);
+    if (dead() || m_killed.load())
+        return Errno(ESRCH);
+    RequestPage& request = Request();
+    ReplyPage& reply = Reply();
+    request.nr = static_cast<uint64_t>(nr);
+    for (size_t i = 0; i < args.size(); ++i)
+        request.args[i] = args[i];
+    if (++m_seq == kDeadSeq || m_seq == 0)
+        m_seq = 1;
+    uint32_t seq = m_seq;
+    request.seq.store(seq, std::memory_order_seq_cst);
+    FutexWake(request.seq);
+    SpinThenWait(reply.done, nullptr, kHelperSpinNs, [seq](uint32_t v) { return v == seq || v == kDeadSeq; });
+    if (reply.done.load(std::memory_order_acquire) != seq)
+        return Errno(ESRCH);
+    int64_t rax = reply.result;
+    if (rax < 0 && rax >= -4095)
+        return Errno(static_cast<int>(-rax));
+    return static_cast<uint64_t>(rax);
+}
+
+Result<uint32_t> SystrapStub::AllocSlot() {
+    std::lock_guard lock(m_slot_lock);
+    if (dead())
+        return Errno(ESRCH);
+    uint32_t index = 0;
+    while (index < m_slot_used.size() && m_slot_used[index])
+        ++index;
+    if (index >= kMaxSlots)
+        return Errno(EAGAIN);
+    if (index == m_slot_used.size())
+        m_slot_used.push_back(true);
+    else
+        m_slot_used[index] = true;
+    std::memset(SlotBytes(index), 0, sizeof(SlotHeader));
+    SlotHeader& slot = Slot(index);
+    slot.altstack_sp = SlotAddress(index) + SYSTRAP_SLOT_ALTSTACK;
+    slot.altstack_flags = 0;
+    slot.altstack_size = kSlotSize - SYSTRAP_SLOT_ALTSTACK;
+    return index;
+}
+
+void SystrapStub::FreeSlot(uint32_t index) {
+    std::lock_guard lock(m_slot_lock);
+    if (index < m_slot_used.size())
+        m_slot_used[index] = false;
+}
+
+Result<pid_t> SystrapStub::CloneThread(uint32_t slot) {
+    uint64_t base = SlotAddress(slot);
+    uint64_t tid = TRY(Syscall(SYS_clone, {kThreadCloneFlags, base + SYSTRAP_SLOT_START_STACK, 0,
+                                           base + SYSTRAP_SLOT_TID, 0, 0}));
+    if (tid == 0)
+        return Errno(EIO);
+    return static_cast<pid_t>(tid);
+}
+
+void SystrapStub::Kill() {
+    if (!m_killed.exchange(true) && m_pidfd)
+        ::syscall(SYS_pidfd_send_signal, m_pidfd.get(), SIGKILL, nullptr, 0);
+}
+
+void SystrapStub::KillAndWait() {
+    Kill();
+    if (m_pid > 0)
+        SpinThenWait(Reply().ready, nullptr, 0, [](uint32_t v) { return v != 1; });
+}
+
+void SystrapStub::MarkDead() {
+    std::lock_guard lock(m_slot_lock);
+    m_dead.store(true, std::memory_order_release);
+    ReplyPage& reply = Reply();
+    reply.ready.store(2);
+    FutexWake(reply.ready);
+    reply.done.store(kDeadSeq);
+    FutexWake(reply.done);
+    for (uint32_t i = 0; i < m_slot_used.size(); ++i) {
+        if (!m_slot_used[i])
+            continue;
+        Slot(i).state.store(kStateDead);
+        FutexWake(Slot(i).state);
+        Slot(i).tid.store(0);
+        FutexWake(Slot(i).tid);
+    }
+}
+
+}  // namespace moat::platform::systrap

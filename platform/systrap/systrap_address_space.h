@@ -1,0 +1,31 @@
+#pragma once
+// SystrapAddressSpace: an application address space, backed by one stub process whose helper
+// thread makes the mmap/munmap/mprotect calls the sentry asks for through the shared mailbox.
+// Any sentry thread may call Map/Unmap/Protect (they block until the change is made).
+
+#include "platform/platform.h"
+#include "platform/systrap/stub_process.h"
+
+#include <memory>
+
+namespace moat::platform::systrap {
+
+class SystrapAddressSpace final : public AddressSpace {
+public:
+    explicit SystrapAddressSpace(std::shared_ptr<SystrapStub> stub) : m_stub(std::move(stub)) {}
+    // Kills the stub and waits until it is reaped; the shared region goes with the last
+    // context that used it.
+    ~SystrapAddressSpace() override { m_stub->KillAndWait(); }
+
+    [[nodiscard]] Result<void> Map(uint64_t addr, uint64_t len, uint64_t file_offset, int prot) override;
+    [[nodiscard]] Result<void> Unmap(uint64_t addr, uint64_t len) override;
+    [[nodiscard]] Result<void> Protect(uint64_t addr, uint64_t len, int prot) override;
+
+    const std::shared_ptr<SystrapStub>& stub() const { return m_stub; }
+    pid_t stub_pid() const { return m_stub->pid(); }
+
+private:
+    std::shared_ptr<SystrapStub> m_stub;
+};
+
+}  // namespace moat::platform::systrap

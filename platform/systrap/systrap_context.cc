@@ -1,0 +1,255 @@
+#include "platform/systrap/systrap_context.h"
+
+#include "platform/base/log.h"
+#include "platform/systrap/handoff.h"
+#include "platform/systrap/stub_layout.h"
+#include "platform/systrap/systrap_address_space.h"
+#include "platform/thread_cpu_time.h"
+
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace moat::platform::systrap {
+
+namespace {
+
+// Interrupt() uses SIGCHLD: no stub ever has children, so it cannot mean anything else.
+constexpr int kInterruptSignal = SIGCHLD;
+// SIGSYS from a seccomp filter (SYS_SECCOMP, not exported by glibc).
+constexpr int kSysSeccomp = 1;
+// How long Leave waits for an exiting thread before it looks again (and at whether the stub
+// died). Short: the kernel's CLONE_CHILD_CLEARTID wake was not seen to reach our wait on this
+// host (exec and exit each took a whole timeout when it was 100 ms), so this is a poll.
+constexpr uint64_t kExitPollNs = 1000 * 1000;
+
+// arch_prctl(ARCH_SET_FS/GS) refuses bases at or above this (TASK_SIZE_MAX, 4-level paging).
+constexpr uint64_t kTaskSizeMax = 0x7ffffffff000;
+
+bool IsSynchronousFaultSignal(int signo) {
+    return signo == SIGSEGV || signo == SIGBUS || signo == SIGFPE || signo == SIGILL || signo == SIGTRAP;
+}
+
+Event MakeEvent(EventKind kind) {
+    Event e;
+    e.kind = kind;
+    return e;
+}
+
+}  // namespace
+
+SystrapContext::~SystrapContext() { Leave(); }
+
+void SystrapContext::SetTarget(pid_t pid, pid_t tid) {
+    std::lock_guard lock(m_target_lock);
+    m_target_pid = pid;
+    m_target_tid = tid;
+}
+
+Context::CpuTimes SystrapContext::CpuTime() {
+    pid_t pid, tid;
+    CpuTimes total;
+    {
+        std::lock_guard lock(m_target_lock);
+        pid = m_target_pid;
+        tid = m_target_tid;
+        total = m_retired;
+    }
+    CpuTimes live = HostThreadCpuTime(pid, tid);
+    std::lock_guard lock(m_target_lock);
+    if (m_target_tid != tid)  // retired meanwhile: m_retired has it now
+        return Monotonic(m_retired);
+    total.user_ns += live.user_ns;
+    total.sys_ns += live.sys_ns;
+    return Monotonic(total);
+}
+
+Context::CpuTimes SystrapContext::Monotonic(CpuTimes now) { return MonotonicCpuTimes(now, m_reported); }
+
+void SystrapContext::RetireTarget() {
+    pid_t pid, tid;
+    {
+        std::lock_guard lock(m_target_lock);
+        pid = m_target_pid;
+        tid = m_target_tid;
+    }
+    CpuTimes last = HostThreadCpuTime(pid, tid);
+    std::lock_guard lock(m_target_lock);
+    m_retired.user_ns += last.user_ns;
+    m_retired.sys_ns += last.sys_ns;
+    m_target_pid = 0;
+    m_target_tid = 0;
+}
+
+void SystrapContext::Interrupt() {
+    m_interrupt_pending.store(true);
+    std::lock_guard lock(m_target_lock);
+    if (m_target_tid > 0)
+        ::syscall(SYS_tgkill, m_target_pid, m_target_tid, kInterruptSignal);
+}
+
+Result<void> SystrapContext::Enter(SystrapAddressSpace& as) {
+    std::shared_ptr<SystrapStub> stub = as.stub();
+    uint32_t slot = TRY(stub->AllocSlot());
+    auto tid = stub->CloneThread(slot);
+    if (!tid.ok()) {
+        stub->FreeSlot(slot);
+        return Error(tid.error());
+    }
+    m_stub = std::move(stub);
+    m_slot = slot;
+    m_tid = *tid;
+    m_header = &m_stub->Slot(slot);
+    m_bases_known = false;
+    SetTarget(m_stub->pid(), m_tid);
+    // The new thread parks in the handler (its int3) before it runs anything else.
+    if (!WaitForFrame())
+        return Errno(ESRCH);
+    if (m_pending_fpu) {
+        if (auto applied = SetFpu(*m_pending_fpu); !applied.ok())
+            log::warn("systrap: cannot restore FPU state into thread {}: errno {}", m_tid, applied.error());
+        m_pending_fpu.reset();
+    }
+    return {};
+}
+
+// Makes our stub thread exit (it is parked in the handler) and waits until the kernel has
+// cleared its tid word: only then may the slot, its altstack included, be reused.
+void SystrapContext::Leave() {
+    if (!m_stub)
+        return;
+    RetireTarget();
+    bool exiting = false;
+    if (auto f = CurrentFrame(); f.ok() && !m_stub->dead()) {
+        f->uc->uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(CodeAddress(moat_systrap_exit));
+        // Every signal blocked on the way out: a pending process-directed signal would
+        // otherwise run the handler again, and nobody would release that frame.
+        std::memset(&f->uc->uc_sigmask, 0xff, 8);
+        exiting = Release();
+    }
+    while (exiting && !m_stub->dead()) {
+        uint32_t tid = m_header->tid.load(std::memory_order_acquire);
+        if (tid == 0) {
+            m_stub->FreeSlot(m_slot);
+            break;
+        }
+        FutexWait(m_header->tid, tid, kExitPollNs);
+    }
+    m_tid = 0;
+    m_header = nullptr;
+    m_stub.reset();  // may be the last reference
+}
+
+Event SystrapContext::Lost() {
+    RetireTarget();
+    m_tid = 0;
+    m_header = nullptr;
+    m_stub.reset();
+    return MakeEvent(EventKind::Died);
+}
+
+bool SystrapContext::Release() {
+    uint32_t expected = kStateEvent;
+    if (!m_header->state.compare_exchange_strong(expected, kStateResume, std::memory_order_seq_cst))
+        return false;  // dead (or the application scribbled on its slot)
+    bool stub_slept = m_header->stub_sleeping.load(std::memory_order_seq_cst);
+    if (stub_slept)
+        FutexWake(m_header->state);
+    m_stub_spin.Record(!stub_slept);
+    return true;
+}
+
+bool SystrapContext::WaitForFrame() {
+    bool spun = SpinThenWait(m_header->state, &m_header->sentry_sleeping, m_sentry_spin.budget(),
+                             [](uint32_t s) { return s == kStateEvent || s == kStateDead; });
+    m_sentry_spin.Record(spun);
+    m_header->stub_spin.store(m_stub_spin.budget(), std::memory_order_relaxed);
+    return m_header->state.load(std::memory_order_acquire) == kStateEvent && !m_stub->dead();
+}
+
+Event SystrapContext::Switch(AddressSpace& as_base, Registers& regs) {
+    // The platform makes every AddressSpace its contexts are given.
+    auto& as = static_cast<SystrapAddressSpace&>(as_base);
+    if (m_interrupt_pending.exchange(false))
+        return MakeEvent(EventKind::Interrupted);
+    if (m_stub != as.stub()) {
+        // A new address space (exec): the FPU state moves with the context.
+        if (m_stub && !m_pending_fpu) {
+            if (auto fpu = GetFpu(); fpu.ok())
+                m_pending_fpu = fpu.release_value();
+        }
+        Leave();
+        if (auto entered = Enter(as); !entered.ok()) {
+            log::debug("systrap: cannot start a thread in stub {}: errno {}", as.stub_pid(), entered.error());
+            return Lost();
+        }
+    }
+    auto frame = CurrentFrame();
+    if (!frame.ok())
+        return Lost();
+    if (regs.fs_base >= kTaskSizeMax || regs.gs_base >= kTaskSizeMax) {
+        // arch_prctl would refuse the base (say a kernel address from a forged signal
+        // frame): Linux would fault returning to such a state, and so do we.
+        Event e = MakeEvent(EventKind::Fault);
+        e.fault.signo = e.siginfo.si_signo = SIGSEGV;
+        e.fault.si_code = e.siginfo.si_code = SI_KERNEL;
+        return e;
+    }
+    WriteRegs(*frame, regs);
+    // Once the target is published every Interrupt also signals the thread; one that came
+    // earlier (say while Enter ran) only left the flag, so look again before resuming.
+    if (m_interrupt_pending.exchange(false))
+        return MakeEvent(EventKind::Interrupted);
+    for (;;) {
+        if (!Release() || !WaitForFrame())
+            return Lost();
+        frame = CurrentFrame();
+        if (!frame.ok())
+            return Lost();
+        bool stale = false;
+        Event e = Classify(*frame, regs, stale);
+        if (!stale)
+            return e;
+    }
+}
+
+Event SystrapContext::Classify(const Frame& f, Registers& regs, bool& stale) {
+    siginfo_t info = *f.info;
+    int signo = info.si_signo;
+    if (signo == kInterruptSignal && info.si_code == SI_TKILL && info.si_pid == ::getpid()) {
+        if (!m_interrupt_pending.exchange(false)) {
+            stale = true;  // already reported (Switch returned before it arrived)
+            return {};
+        }
+        ReadRegs(f, regs);
+        return MakeEvent(EventKind::Interrupted);
+    }
+    ReadRegs(f, regs);
+    if (signo == SIGSYS && info.si_code == kSysSeccomp) {
+        regs.orig_rax = static_cast<uint64_t>(static_cast<uint32_t>(info.si_syscall));
+        regs.rax = static_cast<uint64_t>(-ENOSYS);
+        return MakeEvent(EventKind::Syscall);
+    }
+    if (IsSynchronousFaultSignal(signo) && info.si_code > 0) {
+        Event e = MakeEvent(EventKind::Fault);
+        e.siginfo = info;
+        e.fault.signo = signo;
+        e.fault.si_code = info.si_code;
+        e.fault.addr = reinterpret_cast<uint64_t>(info.si_addr);
+        constexpr greg_t kPageFault = 14;
+        const greg_t* g = f.uc->uc_mcontext.gregs;
+        if ((signo == SIGSEGV || signo == SIGBUS) && g[REG_TRAPNO] == kPageFault) {
+            // The page-fault error code: bit 1 a write, bit 4 an instruction fetch.
+            greg_t err = g[REG_ERR];
+            e.fault.access = (err & 0x10) ? kAccessExec : (err & 0x2) ? kAccessWrite : kAccessRead;
+        }
+        return e;
+    }
+    Event e = MakeEvent(EventKind::Signal);
+    e.siginfo = info;
+    return e;
+}
+
+}  // namespace moat::platform::systrap

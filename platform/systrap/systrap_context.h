@@ -1,0 +1,88 @@
+#pragma once
+// SystrapContext: one application thread, run as a thread of the stub of whichever address
+// space it is switched into, with a slot of that stub's shared region.
+//
+// Between Switch calls the stub thread is parked in its signal handler, the kernel's signal
+// frame (registers, FPU state) on its altstack in the slot: Switch writes the registers into
+// that frame, releases the thread and waits for the next frame. Nothing is traced, so any host
+// thread could drive a context; the platform's rule (one owning thread) still holds.
+//
+// Lock order: m_target_lock is a leaf.
+
+#include "platform/platform.h"
+#include "platform/systrap/handoff.h"
+#include "platform/systrap/stub_process.h"
+
+#include <sys/types.h>
+#include <sys/ucontext.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+namespace moat::platform::systrap {
+
+class SystrapAddressSpace;
+
+class SystrapContext final : public Context {
+public:
+    SystrapContext() = default;
+    ~SystrapContext() override;
+
+    Event Switch(AddressSpace& as, Registers& regs) override;
+    void Interrupt() override;
+    [[nodiscard]] Result<std::vector<uint8_t>> GetFpu() override;
+    [[nodiscard]] Result<void> SetFpu(const std::vector<uint8_t>& xsave) override;
+    CpuTimes CpuTime() override;
+
+    // The stub thread currently run by this context (0 when none). For tests and logs.
+    pid_t tid() const { return m_tid; }
+
+private:
+    // Where the frame the parked thread published lies, in the sentry's view of the slot;
+    // null when the stub's pointers are outside the altstack (the application scribbled there).
+    struct Frame {
+        siginfo_t* info = nullptr;
+        ucontext_t* uc = nullptr;
+        uint8_t* fpstate = nullptr;  // the XSAVE image; null when the frame has none
+        size_t fpsize = 0;
+    };
+
+    [[nodiscard]] Result<void> Enter(SystrapAddressSpace& as);
+    void Leave();
+    Event Lost();
+    // Releases the parked thread and waits for its next frame; false when the stub is dead.
+    bool Release();
+    bool WaitForFrame();
+    [[nodiscard]] Result<Frame> CurrentFrame() const;
+    void WriteRegs(const Frame& f, const Registers& regs);
+    void ReadRegs(const Frame& f, Registers& regs) const;
+    Event Classify(const Frame& f, Registers& regs, bool& stale);
+    void SetTarget(pid_t pid, pid_t tid);
+    void RetireTarget();
+    CpuTimes Monotonic(CpuTimes now);  // m_target_lock held
+
+    std::shared_ptr<SystrapStub> m_stub;  // the stub m_tid lives in
+    uint32_t m_slot = 0;
+    pid_t m_tid = 0;
+    SlotHeader* m_header = nullptr;
+    bool m_bases_known = false;  // the thread's fs/gs bases are m_fs_base/m_gs_base
+    uint64_t m_fs_base = 0;
+    uint64_t m_gs_base = 0;
+    std::optional<std::vector<uint8_t>> m_pending_fpu;  // applied when the next thread starts
+    // How long we spin for the application's next event (ns), and how long the handler spins
+    // for our answer (iterations of `pause`, set in the slot before each release).
+    SpinTuner m_sentry_spin{5000, 1000, 50000};
+    SpinTuner m_stub_spin{200, 50, 4000};
+
+    std::atomic<bool> m_interrupt_pending{false};
+    std::mutex m_target_lock;
+    pid_t m_target_pid = 0;  // guarded by m_target_lock
+    pid_t m_target_tid = 0;  // guarded by m_target_lock
+    CpuTimes m_retired;      // guarded by m_target_lock
+    CpuTimes m_reported;     // guarded by m_target_lock
+};
+
+}  // namespace moat::platform::systrap

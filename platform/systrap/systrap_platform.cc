@@ -1,0 +1,51 @@
+#include "platform/systrap/systrap_platform.h"
+
+#include "platform/base/unique_fd.h"
+#include "platform/systrap/stub_layout.h"
+#include "platform/systrap/stub_monitor.h"
+#include "platform/systrap/stub_process.h"
+#include "platform/systrap/systrap_address_space.h"
+#include "platform/systrap/systrap_context.h"
+
+#include <fcntl.h>
+
+namespace moat::platform {
+
+namespace {
+
+class SystrapPlatform final : public Platform {
+public:
+    SystrapPlatform(UniqueFd memory, std::unique_ptr<systrap::StubMonitor> monitor)
+        : m_memory(std::move(memory)), m_monitor(std::move(monitor)) {}
+
+    std::string_view name() const override { return "systrap"; }
+    uint64_t max_user_address() const override { return systrap::kCodeBase; }
+
+    // The reader is not needed: faults come with the page-fault error code.
+    Result<std::shared_ptr<AddressSpace>> NewAddressSpace(MemoryReader) override {
+        auto stub = TRY(systrap::SystrapStub::Create(*m_monitor, m_memory.get()));
+        return std::shared_ptr<AddressSpace>(std::make_shared<systrap::SystrapAddressSpace>(std::move(stub)));
+    }
+
+    Result<std::unique_ptr<Context>> NewContext() override {
+        return std::unique_ptr<Context>(std::make_unique<systrap::SystrapContext>());
+    }
+
+private:
+    UniqueFd m_memory;  // our own dup of the memory file; each stub gets it as kMemoryFd
+    std::unique_ptr<systrap::StubMonitor> m_monitor;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Platform>> CreateSystrapPlatform(int memory_fd) {
+    if (memory_fd < 0)
+        return Errno(EBADF);
+    UniqueFd memory(::fcntl(memory_fd, F_DUPFD_CLOEXEC, 0));
+    if (!memory)
+        return HostErrno();
+    auto monitor = TRY(systrap::StubMonitor::Create());
+    return std::unique_ptr<Platform>(std::make_unique<SystrapPlatform>(std::move(memory), std::move(monitor)));
+}
+
+}  // namespace moat::platform
