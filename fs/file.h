@@ -40,6 +40,7 @@ class File {
 public:
     explicit File(int status_flags) : m_status_flags(status_flags) {}
     File(int status_flags, VfsPath path) : m_status_flags(status_flags), m_path(std::move(path)) {}
+    File(int status_flags, std::optional<VfsPath> path) : m_status_flags(status_flags), m_path(std::move(path)) {}
     virtual ~File() = default;
     File(const File&) = delete;
     File& operator=(const File&) = delete;

@@ -16,6 +16,7 @@ class IoDst;
 class IoSrc;
 class Mount;
 class PathWalker;
+class Pipe;
 class Vfs;
 struct DirEntry;
 struct FsCaller;

@@ -4,6 +4,7 @@
 #include "fs/devpts/filesystem.h"
 #include "fs/host/filesystem.h"
 #include "fs/overlay/filesystem.h"
+#include "fs/pipe/pipe.h"
 #include "fs/tmpfs/filesystem.h"
 #include "fs/proc/filesystem.h"
 #include "fs/sys/filesystem.h"
@@ -297,6 +298,18 @@ Result<std::shared_ptr<File>> Vfs::OpenChecked(const FsCaller& caller, const Vfs
     switch (inode.type()) {
     case S_IFCHR: file = TRY(m_devices->OpenChar(caller, attr.rdev, flags, target)); break;
     case S_IFBLK: return Error(ENXIO);  // the sandbox has no block devices
+    case S_IFIFO: {
+        // A filesystem may open its own FIFOs (procfs's fd links reopen the same pipe);
+        // otherwise the FIFO is the sandbox's: a pipe shared by every open of the inode.
+        auto own = inode.Open(caller, target, status);
+        if (own.ok())
+            file = own.release_value();
+        else if (own.error() == ENXIO)
+            file = TRY(OpenFifo(target, status));
+        else
+            return Error(own.error());
+        break;
+    }
     default: file = TRY(inode.Open(caller, target, status)); break;
     }
     // handle_truncate: after the open checks, before the file is used.
@@ -307,6 +320,30 @@ Result<std::shared_ptr<File>> Vfs::OpenChecked(const FsCaller& caller, const Vfs
         TRY(inode.SetAttr(caller, req));
     }
     return file;
+}
+
+Result<std::shared_ptr<File>> Vfs::OpenFifo(const VfsPath& target, int status) {
+    const Inode* key = target.dentry->inode().get();
+    std::shared_ptr<Pipe> pipe;
+    {
+        std::lock_guard lock(m_fifos_lock);
+        std::erase_if(m_fifos, [](const auto& kv) { return kv.second.expired(); });
+        auto& slot = m_fifos[key];
+        pipe = slot.lock();
+        if (!pipe) {
+            pipe = std::make_shared<Pipe>(target.inode().CachedAttr().ino);
+            slot = pipe;
+        }
+    }
+    const int mode = status & O_ACCMODE;
+    const bool nonblock = status & O_NONBLOCK;
+    // A writer that would wait for a reader forever is ENXIO when it may not wait.
+    if (mode == O_WRONLY && nonblock && !pipe->has_readers())
+        return Error(ENXIO);
+    auto file = std::make_shared<PipeFile>(pipe, status & ~(O_CREAT | O_EXCL | O_TRUNC), target);
+    if (!nonblock && mode != O_RDWR)
+        TRY(pipe->WaitForPeer(/*peer_is_writer=*/mode == O_RDONLY));
+    return std::shared_ptr<File>(std::move(file));
 }
 
 Result<std::string> Vfs::ReadLink(const FsCaller& caller, const VfsPath& link) {

@@ -17,6 +17,7 @@
 #include "sentry/mm/memory_file.h"
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <memory>
 #include <string>
@@ -41,7 +42,9 @@ struct VfsOptions {
     // Mount the sandbox's own /dev (devices + /dev/shm) and /tmp (tmpfs), where the root has
     // those directories.
     bool mount_dev = true;
-    bool mount_tmp = true;
+    // A fresh tmpfs at /tmp hides the host's /tmp (a build tree or a cwd there): off by default,
+    // since the overlay already keeps /tmp's writes in memory.
+    bool mount_tmp = false;
     // Bytes each tmpfs may hold (0: unlimited, bounded by the sandbox's memory).
     uint64_t tmpfs_size_limit = 0;
     // Mount the sentry's minimal sysfs at /sys (when the root has a /sys directory).
@@ -153,7 +156,12 @@ private:
     // A filesystem of a mount made after Create (the destructor breaks its cache cycles).
     void AddFileSystem(std::shared_ptr<FileSystem> fs);
 
+    // open(2) of a FIFO (fifo_open): the pipe shared by every open of that inode.
+    Result<std::shared_ptr<File>> OpenFifo(const VfsPath& target, int status);
+
     std::unique_ptr<Devices> m_devices;
+    std::mutex m_fifos_lock;
+    std::map<const Inode*, std::weak_ptr<Pipe>> m_fifos;  // guarded by m_fifos_lock
     std::mutex m_filesystems_lock;  // guards m_filesystems after Create
     std::mutex m_rename_lock;  // serializes namespace changes (Linux's s_vfs_rename_mutex)
     Vfs() = default;

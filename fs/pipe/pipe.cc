@@ -21,6 +21,23 @@ std::pair<std::shared_ptr<File>, std::shared_ptr<File>> Pipe::Create(uint64_t in
 void Pipe::AddEnd(bool writer) {
     std::lock_guard lock(m_lock);
     ++(writer ? m_writers : m_readers);
+    ++(writer ? m_writer_opens : m_reader_opens);
+    NotifyAll();
+}
+
+bool Pipe::has_readers() {
+    std::lock_guard lock(m_lock);
+    return m_readers > 0;
+}
+
+Result<void> Pipe::WaitForPeer(bool peer_is_writer) {
+    std::unique_lock lock(m_lock);
+    int& ends = peer_is_writer ? m_writers : m_readers;
+    uint64_t& opens = peer_is_writer ? m_writer_opens : m_reader_opens;
+    const uint64_t start = opens;
+    while (ends == 0 && opens == start)
+        TRY(Wait(lock, [&] { return ends > 0 || opens != start; }));
+    return {};
 }
 
 void Pipe::CloseEnd(bool writer) {
@@ -141,19 +158,34 @@ Result<size_t> Pipe::Write(IoSrc& src, bool nonblock) {
 }
 
 PipeFile::PipeFile(std::shared_ptr<Pipe> pipe, int status_flags, bool writer)
-    : File(status_flags), m_pipe(std::move(pipe)), m_writer(writer) {
+    : File(status_flags), m_pipe(std::move(pipe)), m_reader(!writer), m_writer(writer) {
     m_pipe->AddEnd(m_writer);
 }
 
-PipeFile::~PipeFile() { m_pipe->CloseEnd(m_writer); }
+PipeFile::PipeFile(std::shared_ptr<Pipe> pipe, int status_flags, std::optional<VfsPath> path)
+    : File(status_flags, std::move(path)), m_pipe(std::move(pipe)),
+      m_reader((status_flags & O_ACCMODE) != O_WRONLY), m_writer((status_flags & O_ACCMODE) != O_RDONLY) {
+    if (m_reader)
+        m_pipe->AddEnd(false);
+    if (m_writer)
+        m_pipe->AddEnd(true);
+}
+
+PipeFile::~PipeFile() {
+    if (m_reader)
+        m_pipe->CloseEnd(false);
+    if (m_writer)
+        m_pipe->CloseEnd(true);
+}
 
 Result<std::shared_ptr<File>> PipeFile::Reopen(const FsCaller&, int flags) {
-    // FIXME(#fs-procfs): an O_RDWR open counts only as a writer (Linux counts it as both).
     int status = flags & (O_ACCMODE | O_NONBLOCK | O_DIRECT);
-    return std::shared_ptr<File>(std::make_shared<PipeFile>(m_pipe, status, (flags & O_ACCMODE) != O_RDONLY));
+    return std::shared_ptr<File>(std::make_shared<PipeFile>(m_pipe, status, std::nullopt));
 }
 
 Result<InodeAttr> PipeFile::Stat() {
+    if (path())
+        return File::Stat();  // a FIFO: its inode's attributes
     InodeAttr a;
     a.dev = 0xd;  // pipefs's anonymous device, as Linux reports it
     a.ino = m_pipe->ino();

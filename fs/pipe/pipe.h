@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 namespace moat::fs {
 
@@ -38,6 +39,11 @@ public:
     const std::shared_ptr<kernel::EventQueue>& events() const { return m_events; }
     void AddEnd(bool writer);
     void CloseEnd(bool writer);
+    // Opening a FIFO: waits until the other side has an end open, or has opened one since the
+    // call began (Linux's r_counter/w_counter: a peer that came and went still counts).
+    // ERESTARTSYS on a signal.
+    Result<void> WaitForPeer(bool peer_is_writer);
+    bool has_readers();
     uint64_t ino() const { return m_ino; }
 
 private:
@@ -55,11 +61,17 @@ private:
     std::deque<uint8_t> m_data;  // guarded by m_lock
     int m_readers = 0;           // guarded by m_lock
     int m_writers = 0;           // guarded by m_lock
+    uint64_t m_reader_opens = 0;  // guarded by m_lock
+    uint64_t m_writer_opens = 0;  // guarded by m_lock
 };
 
 class PipeFile final : public File {
 public:
+    // An end of an anonymous pipe: the reader or the writer.
     PipeFile(std::shared_ptr<Pipe> pipe, int status_flags, bool writer);
+    // An open of a FIFO at `path` (or a reopen through /proc): its access mode says which ends
+    // it holds — O_RDWR holds both, as on Linux.
+    PipeFile(std::shared_ptr<Pipe> pipe, int status_flags, std::optional<VfsPath> path);
     ~PipeFile() override;
     Result<InodeAttr> Stat() override;
     Result<size_t> Read(IoDst& dst) override;
@@ -73,6 +85,7 @@ public:
 
 private:
     std::shared_ptr<Pipe> m_pipe;
+    const bool m_reader;
     const bool m_writer;
 };
 
