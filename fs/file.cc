@@ -1,8 +1,12 @@
 #include "fs/file.h"
 
+#include "fs/lock/lock_hooks.h"
+
 #include <limits>
 
 namespace moat::fs {
+
+File::~File() { ReleaseDescriptionLocks(*this); }
 
 Result<InodeAttr> File::Stat() {
     if (!m_path)

@@ -6,6 +6,7 @@ class Dentry;
 class DirectoryFile;
 class FdTable;
 class File;
+class FileLocks;
 class FileSystem;
 class FsContext;
 class HostFileSystem;

@@ -107,6 +107,13 @@ Result<void> Vfs::MountSpecialFilesystems(const VfsOptions& opts) {
     if (!opts.memory_file)
         return {};
     m_memory_file.store(opts.memory_file, std::memory_order_release);
+    TmpfsOptions internal_opts;
+    internal_opts.size_limit = opts.tmpfs_size_limit;
+    internal_opts.memory_file = opts.memory_file;
+    auto internal = TmpfsFileSystem::Create(internal_opts);
+    m_filesystems.push_back(internal);
+    auto internal_root = Dentry::CreateRoot(TRY(internal->MakeRootInode()));
+    m_internal_root = VfsPath{std::make_shared<Mount>(-1, internal, internal_root, nullptr, nullptr, 0), internal_root};
     if (opts.mount_dev && dir_exists("/dev")) {
         auto dev = TRY(MountTmpfs("/dev", 0755, 1 << 20, kMountNoSuid | kMountNoExec));
         TRY(PopulateDevfs(*dev->root()->inode()));

@@ -9,6 +9,7 @@
 
 #include "fs/dev/char_devices.h"
 #include "fs/file.h"
+#include "fs/lock/file_locks.h"
 #include "fs/vfs/caller.h"
 #include "fs/vfs/mount.h"
 #include "fs/vfs/mount_table.h"
@@ -60,6 +61,11 @@ public:
 
     // The top of the mount tree.
     VfsPath root() const;
+    // The root of the sandbox's internal tmpfs, mounted nowhere (Linux's shm_mnt): memfd files
+    // live there. Invalid when the Vfs has no memory file.
+    VfsPath internal_root() const { return m_internal_root; }
+    // Which POSIX lock owner waits for which (F_SETLKW's EDEADLK), sandbox-wide.
+    LockWaitGraph& lock_waits() { return m_lock_waits; }
     MountTable& mount_table() { return m_mounts; }
 
     // Mounts `fs` with root inode `root` on the directory `mountpoint`.
@@ -137,6 +143,8 @@ private:
     Result<void> PrepareCreate(PathWalker& walker, const VfsPath& start, std::string_view path, bool is_dir);
 
     std::unique_ptr<Devices> m_devices;
+    LockWaitGraph m_lock_waits;
+    VfsPath m_internal_root;  // set up in Create, then immutable
     std::mutex m_rename_lock;  // serializes namespace changes (Linux's s_vfs_rename_mutex)
     Vfs() = default;
     mutable MountTable m_mounts;

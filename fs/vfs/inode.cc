@@ -1,5 +1,7 @@
 #include "fs/vfs/inode.h"
 
+#include "fs/lock/file_locks.h"
+
 #include <dirent.h>
 
 namespace moat::fs {
@@ -15,6 +17,18 @@ uint8_t DirentTypeOf(uint32_t mode) {
     case S_IFSOCK: return DT_SOCK;
     default: return DT_UNKNOWN;
     }
+}
+
+Inode::~Inode() { delete m_file_locks.load(std::memory_order_acquire); }
+
+FileLocks& Inode::file_locks() {
+    FileLocks* locks = m_file_locks.load(std::memory_order_acquire);
+    if (locks)
+        return *locks;
+    auto fresh = std::make_unique<FileLocks>();
+    if (m_file_locks.compare_exchange_strong(locks, fresh.get(), std::memory_order_acq_rel))
+        return *fresh.release();
+    return *locks;  // another thread won the race; `fresh` is freed
 }
 
 Result<std::shared_ptr<Inode>> Inode::Lookup(const FsCaller&, const std::string&) { return Error(ENOTDIR); }
