@@ -1,0 +1,2 @@
+// Conformance: memfd_create(2) and seals.
+#include <gtest/gtest.h>
