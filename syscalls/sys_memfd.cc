@@ -29,7 +29,7 @@ SyscallResult sys_memfd_create(kernel::Task& task, const SyscallArgs& args) {
         return Error(EINVAL);
     if ((flags & fs::kMfdExec) && (flags & fs::kMfdNoexecSeal))
         return Error(EINVAL);
-    auto name = task.mm().CopyInString(arg_addr(args, 0), fs::kMemfdNameMax - 1);
+    auto name = task.mm().CopyInString(arg_addr(args, 0), fs::kMemfdNameMax);
     if (!name.ok())
         return Error(name.error() == ENAMETOOLONG ? EINVAL : name.error());
     auto file = TRY(fs::CreateMemfd(task.kernel().vfs(), fs::CallerOf(task), *name, flags));

@@ -10,6 +10,9 @@ namespace moat::fs {
 
 namespace {
 
+// The kernel's O_LARGEFILE (glibc's is 0 on x86-64): F_GETFL of a memfd shows it.
+constexpr int kKernelLargefile = 0100000;
+
 // A writable shared mapping of a sealable file, counted while it lives.
 class CountedMapping final : public mm::Mappable {
 public:
@@ -44,11 +47,16 @@ Result<std::shared_ptr<File>> CreateMemfd(Vfs& vfs, const FsCaller& caller, cons
     if (flags & kMfdNoexecSeal)
         seals = (seals & ~F_SEAL_SEAL) | kSealExec;
     inode->seals().Set(seals);
+    {
+        // No directory names it: nlink 0, as Linux reports for a memfd.
+        std::lock_guard lock(tmpfs.namespace_lock());
+        inode->AddLinks(-1);
+    }
     // A name nobody can look up: the dentry is dead from the start (Linux's d_alloc_pseudo).
     auto dentry = Dentry::CreateChild(root.dentry, "memfd:" + name, inode);
     dentry->MarkDead();
     VfsPath path{root.mount, std::move(dentry)};
-    auto file = std::make_shared<TmpfsRegularFile>(O_RDWR | O_LARGEFILE, std::move(path), std::move(inode));
+    auto file = std::make_shared<TmpfsRegularFile>(O_RDWR | kKernelLargefile, std::move(path), std::move(inode));
     return std::shared_ptr<File>(std::move(file));
 }
 

@@ -18,7 +18,7 @@ namespace moat::fs {
 
 class Vfs;
 
-// Linux's MFD_NAME_MAX_LEN: the name with its NUL, without the "memfd:" prefix.
+// Linux's MFD_NAME_MAX_LEN: the longest name (bytes before the NUL), without "memfd:".
 inline constexpr size_t kMemfdNameMax = 249;
 
 // A new memfd. `flags` were validated by the syscall layer (MFD_ALLOW_SEALING,
