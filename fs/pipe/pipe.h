@@ -31,7 +31,11 @@ public:
 
     Result<size_t> Read(IoDst& dst, bool nonblock);
     Result<size_t> Write(IoSrc& src, bool nonblock);
+    // tee(2): like Read (waits the same way) but the bytes stay in the pipe.
+    Result<size_t> Peek(IoDst& dst, bool nonblock);
     size_t bytes_available();
+    // Bytes a write could add now without waiting.
+    size_t free_space();
     void AddEnd(bool writer);
     void CloseEnd(bool writer);
     uint64_t ino() const { return m_ino; }
@@ -59,6 +63,9 @@ public:
     Result<size_t> Read(IoDst& dst) override;
     Result<size_t> Write(IoSrc& src) override;
     Result<int64_t> BytesReadable() override;
+    // splice/tee/vmsplice move data through the pipe itself.
+    Pipe& pipe() { return *m_pipe; }
+    bool is_writer() const { return m_writer; }
 
 private:
     std::shared_ptr<Pipe> m_pipe;
