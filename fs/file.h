@@ -38,7 +38,8 @@ class File {
 public:
     explicit File(int status_flags) : m_status_flags(status_flags) {}
     File(int status_flags, VfsPath path) : m_status_flags(status_flags), m_path(std::move(path)) {}
-    // Releases the description's flock/OFD locks (fs/lock/lock_hooks.h).
+    // Releases the description's flock/OFD locks (fs/lock/lock_hooks.h) and reports the
+    // close to inotify.
     virtual ~File();
     File(const File&) = delete;
     File& operator=(const File&) = delete;

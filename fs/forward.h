@@ -13,6 +13,7 @@ class HostFileSystem;
 class HostInode;
 class HostIo;
 class Inode;
+class InodeWatchers;
 class IoDst;
 class IoSrc;
 class Mount;

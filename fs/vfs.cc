@@ -2,6 +2,7 @@
 
 #include "fs/dev/devfs.h"
 #include "fs/host/filesystem.h"
+#include "fs/inotify/notify.h"
 #include "fs/overlay/filesystem.h"
 #include "fs/tmpfs/filesystem.h"
 #include "fs/proc/filesystem.h"
@@ -277,8 +278,10 @@ Result<std::shared_ptr<File>> Vfs::OpenChecked(const FsCaller& caller, const Vfs
         return Error(EPERM);
 
     int status = StatusFlagsOf(flags);
-    if (inode.is_dir())
+    if (inode.is_dir()) {
+        NotifyPath(target, IN_OPEN);
         return std::shared_ptr<File>(std::make_shared<DirectoryFile>(status, target));
+    }
     std::shared_ptr<File> file;
     switch (inode.type()) {
     case S_IFCHR: file = TRY(m_devices->OpenChar(attr.rdev, status, target)); break;
@@ -291,7 +294,9 @@ Result<std::shared_ptr<File>> Vfs::OpenChecked(const FsCaller& caller, const Vfs
         req.mask = SetAttrRequest::kSize | SetAttrRequest::kMtime;
         req.mtime = FsNow();
         TRY(inode.SetAttr(caller, req));
+        NotifyPath(target, IN_MODIFY);
     }
+    NotifyPath(target, IN_OPEN);
     return file;
 }
 

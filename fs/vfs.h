@@ -134,6 +134,9 @@ private:
     Result<void> MountSpecialFilesystems(const VfsOptions& opts);
     // The new inode's owner and mode in `dir` (inode_init_owner).
     static NewInode NewInodeIn(const FsCaller& caller, const InodeAttr& dir, uint32_t mode);
+    // inotify events of a completed rename (vfs_namespace.cc).
+    void NotifyRename(const VfsPath& old_dir, const std::string& old_name, const VfsPath& new_dir,
+                      const std::string& new_name, Dentry& moved, Dentry* replaced, unsigned flags);
     // Creates the regular file `walker.last()` for open(O_CREAT) and returns its location.
     Result<VfsPath> CreateForOpen(PathWalker& walker, uint32_t mode);
     Result<std::shared_ptr<File>> OpenTmpFile(const FsCaller& caller, const VfsPath& dir, int flags, uint32_t mode);
@@ -145,6 +148,7 @@ private:
     std::unique_ptr<Devices> m_devices;
     LockWaitGraph m_lock_waits;
     VfsPath m_internal_root;  // set up in Create, then immutable
+    std::atomic<uint32_t> m_next_cookie{1};  // inotify's rename cookies
     std::mutex m_rename_lock;  // serializes namespace changes (Linux's s_vfs_rename_mutex)
     Vfs() = default;
     mutable MountTable m_mounts;

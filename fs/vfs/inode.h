@@ -159,11 +159,15 @@ public:
     // atomic load on close. ----
     FileLocks* file_locks_if_any() const { return m_file_locks.load(std::memory_order_acquire); }
     FileLocks& file_locks();
+    // ---- inotify watchers (fs/inotify/): likewise created by the first watch. ----
+    InodeWatchers* watchers_if_any() const { return m_watchers.load(std::memory_order_acquire); }
+    InodeWatchers& watchers();
 
 private:
     const std::shared_ptr<FileSystem> m_fs;  // an inode keeps its filesystem alive
     const uint32_t m_type;
-    std::atomic<FileLocks*> m_file_locks{nullptr};  // owned; deleted by ~Inode
+    std::atomic<FileLocks*> m_file_locks{nullptr};   // owned; deleted by ~Inode
+    std::atomic<InodeWatchers*> m_watchers{nullptr};  // owned; deleted by ~Inode
 };
 
 }  // namespace moat::fs
