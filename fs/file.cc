@@ -2,6 +2,7 @@
 
 #include "fs/inotify/notify.h"
 #include "fs/lock/lock_hooks.h"
+#include <poll.h>
 
 #include <limits>
 
@@ -79,5 +80,7 @@ Result<int64_t> File::SeekRegular(int64_t offset, int whence, int64_t size) {
 Result<void> File::Fallocate(int, int64_t, int64_t) { return Error(ENODEV); }
 
 Result<void> File::Sync(bool) { return {}; }
+
+uint32_t File::Readiness(uint32_t) { return POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM; }
 
 }  // namespace moat::fs

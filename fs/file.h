@@ -13,6 +13,7 @@
 #include "fs/vfs/inode.h"
 #include "fs/vfs/mount.h"
 #include "platform/base/result.h"
+#include "sentry/kernel/event_queue.h"
 #include "sentry/kernel/forward.h"
 #include "sentry/mm/mappable.h"
 
@@ -22,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 
 namespace moat::fs {
 
@@ -87,6 +89,18 @@ public:
     virtual bool is_tty() const { return false; }
     // Whether pread/pwrite are allowed (FMODE_PREAD); ESPIPE otherwise.
     virtual bool seekable() const { return false; }
+
+    // ---- Readiness (poll, select, epoll; fs/events/README.md) ----
+    // The POLL* events true now, as Linux's f_op->poll returns them: callers filter with what
+    // they asked for (plus POLLERR|POLLHUP, always reported). `interest` is a hint of what the
+    // caller waits for. Default, for files that never block: POLLIN|POLLOUT|POLLRDNORM|POLLWRNORM.
+    virtual uint32_t Readiness(uint32_t interest);
+    // Where the file announces that Readiness may have changed (kernel/event_queue.h); null
+    // when it never changes.
+    virtual std::shared_ptr<kernel::EventQueue> event_queue() { return nullptr; }
+    // The name /proc/<pid>/fd/N links to for a file outside the mount tree
+    // ("anon_inode:[eventfd]", "pipe:[42]"); empty for files with a path().
+    virtual std::string ProcName() const { return {}; }
 
 protected:
     // Regular-file lseek against `size` (SEEK_DATA/SEEK_HOLE treat the whole file as data).

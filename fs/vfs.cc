@@ -134,8 +134,13 @@ Result<std::shared_ptr<Mount>> Vfs::MountTmpfs(std::string_view path, uint32_t m
     topts.root_mode = mode;
     topts.memory_file = memory_file();
     auto tmpfs = TmpfsFileSystem::Create(topts);
-    m_filesystems.push_back(tmpfs);
+    AddFileSystem(tmpfs);
     return MountAt(mp, tmpfs, TRY(tmpfs->MakeRootInode()), flags);
+}
+
+void Vfs::AddFileSystem(std::shared_ptr<FileSystem> fs) {
+    std::lock_guard lock(m_filesystems_lock);
+    m_filesystems.push_back(std::move(fs));
 }
 
 Vfs::~Vfs() {
@@ -146,6 +151,7 @@ Vfs::~Vfs() {
 
 void Vfs::set_memory_file(mm::MemoryFile* mf) {
     m_memory_file.store(mf, std::memory_order_release);
+    std::lock_guard lock(m_filesystems_lock);
     for (auto& fs : m_filesystems) {
         if (auto* host = dynamic_cast<HostFileSystem*>(fs.get()))
             host->set_memory_file(mf);

@@ -126,6 +126,13 @@ public:
     Result<std::vector<std::string>> ListXattr(const FsCaller& caller, const VfsPath& target);
     Result<void> RemoveXattr(const FsCaller& caller, const VfsPath& target, const std::string& name);
 
+    // ---- mount(2) and umount2(2) of the sentry's own filesystems (vfs_mount.cc). The caller
+    // has CAP_SYS_ADMIN (the syscall layer checked) and resolved the target. ----
+    Result<void> PerformMount(const FsCaller& caller, const VfsPath& root, const VfsPath& start, const std::string& source,
+                       const VfsPath& target, const std::string& fstype, uint64_t flags, const std::string& data);
+    // `target` is where the walk ended (a mount's root for a mounted path).
+    Result<void> Unmount(const VfsPath& target, int flags);
+
     // Mounts a new tmpfs with a root of mode `mode` at `path` (resolved from the top).
     Result<std::shared_ptr<Mount>> MountTmpfs(std::string_view path, uint32_t mode, uint64_t size_limit, int flags);
 
@@ -145,15 +152,19 @@ private:
     // Walks to the parent of `path` for a creation and checks (EEXIST, ENOENT, EROFS, EACCES).
     Result<void> PrepareCreate(PathWalker& walker, const VfsPath& start, std::string_view path, bool is_dir);
 
+    // A filesystem of a mount made after Create (the destructor breaks its cache cycles).
+    void AddFileSystem(std::shared_ptr<FileSystem> fs);
+
     std::unique_ptr<Devices> m_devices;
     LockWaitGraph m_lock_waits;
     VfsPath m_internal_root;  // set up in Create, then immutable
     std::atomic<uint32_t> m_next_cookie{1};  // inotify's rename cookies
+    std::mutex m_filesystems_lock;  // guards m_filesystems after Create
     std::mutex m_rename_lock;  // serializes namespace changes (Linux's s_vfs_rename_mutex)
     Vfs() = default;
     mutable MountTable m_mounts;
     std::atomic<mm::MemoryFile*> m_memory_file{nullptr};
-    std::vector<std::shared_ptr<FileSystem>> m_filesystems;  // set up in Create, then immutable
+    std::vector<std::shared_ptr<FileSystem>> m_filesystems;  // guarded by m_filesystems_lock
 };
 
 // Linux's build_open_flags: validates and normalizes open(2) flags (EINVAL). Returns the

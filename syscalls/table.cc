@@ -74,6 +74,10 @@ constexpr Note kNotes[] = {
     {"sched_setscheduler", Support::Partial, "recorded per task; the host schedules (no real RT)"},
     {"wait4", Support::Partial, "no stopped/continued reports yet"},
     {"waitid", Support::Partial, "no P_PIDFD or stopped/continued reports yet"},
+    {"epoll_ctl", Support::Partial, "EPOLLWAKEUP dropped; no depth limit above the target epoll"},
+    {"timerfd_create", Support::Partial, "the alarm clocks behave as CLOCK_REALTIME/CLOCK_BOOTTIME"},
+    {"timerfd_settime", Support::Partial, "TFD_TIMER_CANCEL_ON_SET accepted; the sandbox's clock is never set"},
+    {"select", Support::Partial, "nfds truncated to an estimate of Linux's fd-array size"},
 };
 
 std::vector<SyscallEntry> BuildTable() {

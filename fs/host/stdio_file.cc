@@ -1,15 +1,18 @@
 #include "fs/host/stdio_file.h"
 
+#include "fs/events/file_waiter.h"
 #include "fs/host/filesystem.h"
 #include "sentry/kernel/task.h"
 #include "sentry/mm/memory_manager.h"
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <thread>
 
 namespace moat::fs {
 
@@ -58,16 +61,119 @@ Result<InodeAttr> HostStreamFile::Stat() {
     return AttrFromStat(st);
 }
 
+// Host-polls the stdio fd for the events someone waits for, on its own thread, and notifies
+// the file's queue when they come; a host eventfd interrupts the host poll to change the
+// events or to stop.
+class HostStreamFile::Watcher {
+public:
+    Watcher(int fd, std::shared_ptr<kernel::EventQueue> events, UniqueFd wake)
+        : m_fd(fd), m_events(std::move(events)), m_wake(std::move(wake)), m_thread([this] { Run(); }) {}
+    ~Watcher() {
+        {
+            std::lock_guard lock(m_lock);
+            m_stop = true;
+        }
+        Kick();
+        m_thread.join();
+    }
+    void Arm(uint32_t events) {
+        {
+            std::lock_guard lock(m_lock);
+            if ((m_armed | events) == m_armed)
+                return;
+            m_armed |= events;
+        }
+        Kick();
+    }
+
+private:
+    void Kick() {
+        uint64_t one = 1;
+        (void)!::write(m_wake.get(), &one, sizeof(one));
+    }
+    void Run() {
+        for (;;) {
+            short armed;
+            {
+                std::lock_guard lock(m_lock);
+                if (m_stop)
+                    return;
+                armed = static_cast<short>(m_armed);
+            }
+            struct pollfd p[2] = {{armed ? m_fd : -1, armed, 0}, {m_wake.get(), POLLIN, 0}};
+            if (::poll(p, 2, -1) < 0)
+                continue;  // EINTR
+            if (p[1].revents) {
+                uint64_t n;
+                (void)!::read(m_wake.get(), &n, sizeof(n));
+            }
+            if (p[0].revents) {
+                {
+                    std::lock_guard lock(m_lock);
+                    m_armed &= ~static_cast<uint32_t>(p[0].revents);
+                    if (p[0].revents & (POLLHUP | POLLERR | POLLNVAL))
+                        m_armed = 0;  // they never go away: report once, not in a loop
+                }
+                m_events->Notify(static_cast<uint16_t>(p[0].revents));
+            }
+        }
+    }
+
+    const int m_fd;
+    const std::shared_ptr<kernel::EventQueue> m_events;
+    UniqueFd m_wake;
+    std::mutex m_lock;
+    uint32_t m_armed = 0;  // guarded by m_lock
+    bool m_stop = false;   // guarded by m_lock
+    std::thread m_thread;  // last: starts once the rest is built
+};
+
+HostStreamFile::HostStreamFile(int flags, UniqueFd fd) : File(flags), m_fd(std::move(fd)) {}
+
+HostStreamFile::~HostStreamFile() {
+    std::lock_guard lock(m_watcher_lock);
+    m_watcher.reset();  // joined before m_fd closes
+}
+
+void HostStreamFile::Arm(uint32_t events) {
+    std::lock_guard lock(m_watcher_lock);
+    if (!m_watcher) {
+        int wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (wake < 0)
+            return;  // no watcher: waiters wake only for signals
+        m_watcher = std::make_unique<Watcher>(m_fd.get(), m_events, UniqueFd(wake));
+    }
+    m_watcher->Arm(events);
+}
+
+uint32_t HostStreamFile::Readiness(uint32_t interest) {
+    constexpr short kAsked = POLLIN | POLLPRI | POLLOUT | POLLRDHUP;
+    struct pollfd p = {m_fd.get(), kAsked, 0};
+    if (::poll(&p, 1, 0) < 0)
+        return 0;
+    auto ready = static_cast<uint16_t>(p.revents);
+    if (ready & POLLIN)
+        ready |= POLLRDNORM;
+    if (ready & POLLOUT)
+        ready |= POLLWRNORM;
+    uint32_t missing = interest & static_cast<uint32_t>(kAsked) & ~static_cast<uint32_t>(ready);
+    if (missing && !(ready & (POLLHUP | POLLERR)) && !m_events->empty())
+        Arm(missing);
+    return ready;
+}
+
 Result<void> HostStreamFile::WaitReady(short events) {
-    if (!(status_flags() & O_NONBLOCK))
+    uint32_t done = static_cast<uint16_t>(events) | POLLHUP | POLLERR;
+    if (Readiness(static_cast<uint16_t>(events)) & done)
         return {};
-    struct pollfd p = {m_fd.get(), events, 0};
-    int n = ::poll(&p, 1, 0);
-    if (n < 0)
-        return HostError();
-    if (n == 0)
+    kernel::Task* task = kernel::Task::Current();
+    if ((status_flags() & O_NONBLOCK))
         return Error(EAGAIN);
-    return {};
+    if (!task)
+        return {};  // the sentry itself (tests): a plain blocking host call
+    FileWaiter waiter(*task);
+    waiter.Watch(m_events);
+    return waiter.Wait([&] { return (Readiness(static_cast<uint16_t>(events)) & done) != 0; }, std::nullopt);
 }
 
 Result<size_t> HostStreamFile::Read(IoDst& dst) {

@@ -6,6 +6,10 @@
 //  - TtyFile: the same for a terminal, plus the terminal ioctls answered by the host tty.
 // O_NONBLOCK is the sandbox's own (kept in the file's status flags, emulated with poll):
 // setting it on the host fd would change the user's terminal for every other process.
+// Readiness is the host fd's (a host poll with no timeout). A blocking read or write first
+// waits for readiness the interruptible way (Task::Block), so a signal ends the wait; the
+// wake-up comes from a watcher thread (started on first need, joined with the file) that
+// host-polls the fd for the events someone found missing and notifies the file's queue.
 // These are the only host fds outside HostIo; they are the sentry's own stdio, not files of
 // the sandbox's filesystem.
 
@@ -13,6 +17,7 @@
 #include "platform/base/unique_fd.h"
 
 #include <memory>
+#include <mutex>
 
 namespace moat::fs {
 
@@ -21,7 +26,7 @@ public:
     // Takes a dup of `host_fd`; EBADF if it is closed.
     static Result<std::shared_ptr<HostStreamFile>> Create(int host_fd);
 
-    HostStreamFile(int flags, UniqueFd fd) : File(flags), m_fd(std::move(fd)) {}
+    HostStreamFile(int flags, UniqueFd fd);  // out of line: Watcher is incomplete here
 
     Result<InodeAttr> Stat() override;
     Result<size_t> Read(IoDst& dst) override;
@@ -31,15 +36,28 @@ public:
     Result<int64_t> Seek(int64_t offset, int whence) override;
     Result<int64_t> BytesReadable() override;
     bool seekable() const override;
+    uint32_t Readiness(uint32_t interest) override;
+    std::shared_ptr<kernel::EventQueue> event_queue() override { return m_events; }
 
     int host_fd() const { return m_fd.get(); }
+    ~HostStreamFile() override;
 
 protected:
-    // EAGAIN when O_NONBLOCK is set and the host fd is not ready for `events`.
+    // Until the host fd is ready for `events`: EAGAIN at once when O_NONBLOCK is set,
+    // ERESTARTSYS when a signal interrupts the wait.
     Result<void> WaitReady(short events);
 
     UniqueFd m_fd;
     bool m_seekable = false;
+
+private:
+    class Watcher;
+    // Asks the watcher to report `events` when the host fd has them.
+    void Arm(uint32_t events);
+
+    const std::shared_ptr<kernel::EventQueue> m_events = std::make_shared<kernel::EventQueue>();
+    std::mutex m_watcher_lock;
+    std::unique_ptr<Watcher> m_watcher;  // guarded by m_watcher_lock
 };
 
 class TtyFile final : public HostStreamFile {

@@ -3,6 +3,7 @@
 #include "fs/vfs/filesystem.h"
 #include "sentry/kernel/task.h"
 
+#include <poll.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -148,6 +149,12 @@ void InotifyFile::Queue(int wd, uint32_t mask, uint32_t cookie, std::string_view
     m_events.push_back(std::move(event));
     m_cv.notify_all();
     m_waiters.Notify();
+    m_events_ready->Notify(POLLIN | POLLRDNORM);
+}
+
+uint32_t InotifyFile::Readiness(uint32_t) {
+    std::lock_guard lock(m_lock);
+    return m_events.empty() ? 0 : (POLLIN | POLLRDNORM);
 }
 
 Result<void> InotifyFile::WaitForEvents(std::unique_lock<std::mutex>& lock) {

@@ -4,7 +4,7 @@
 // watches that inode. Events originate in fs/inotify/notify.h's hooks, called from the Vfs's
 // namespace and attribute operations and from file open/read/write/close.
 //
-// Lock order: InodeWatchers::m_lock → InotifyFile::m_lock → WaitQueue. A watch holds its inode
+// Lock order: InodeWatchers::m_lock → InotifyFile::m_lock → WaitQueue, EventQueue. A watch holds its inode
 // (as Linux's marks pin it), so an inode with watchers outlives them.
 
 #include "fs/file.h"
@@ -71,6 +71,10 @@ public:
     Result<size_t> Read(IoDst& dst) override;
     Result<int64_t> BytesReadable() override;
     Result<InodeAttr> Stat() override;
+    // Readable (POLLIN) while events are queued.
+    uint32_t Readiness(uint32_t interest) override;
+    std::shared_ptr<kernel::EventQueue> event_queue() override { return m_events_ready; }
+    std::string ProcName() const override { return "anon_inode:inotify"; }
 
     // ---- For InodeWatchers (its m_lock held) ----
     void Queue(int wd, uint32_t mask, uint32_t cookie, std::string_view name);
@@ -88,6 +92,7 @@ private:
     std::mutex m_lock;
     std::condition_variable m_cv;  // for waits without a task (unit tests)
     kernel::WaitQueue m_waiters;
+    const std::shared_ptr<kernel::EventQueue> m_events_ready = std::make_shared<kernel::EventQueue>();
     std::map<int, Watch> m_watches;     // guarded by m_lock
     int m_next_wd = 1;                  // guarded by m_lock
     std::deque<InotifyEvent> m_events;  // guarded by m_lock

@@ -2,6 +2,7 @@
 
 #include "sentry/kernel/task.h"
 
+#include <poll.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -38,9 +39,29 @@ size_t Pipe::free_space() {
     return kCapacity - m_data.size();
 }
 
-void Pipe::NotifyAll() {
+void Pipe::NotifyAll(uint32_t events) {
     m_cv.notify_all();
     m_waiters.Notify();
+    m_events->Notify(events);
+}
+
+uint32_t Pipe::Readiness(bool reader, bool writer) {
+    std::lock_guard lock(m_lock);
+    uint32_t mask = 0;
+    if (reader) {
+        if (!m_data.empty())
+            mask |= POLLIN | POLLRDNORM;
+        if (m_writers == 0)
+            mask |= POLLHUP;
+    }
+    if (writer) {
+        // Linux reports a pipe writable while a buffer slot (a page) is free.
+        if (kCapacity - m_data.size() >= kPipeBuf)
+            mask |= POLLOUT | POLLWRNORM;
+        if (m_readers == 0)
+            mask |= POLLERR;
+    }
+    return mask;
 }
 
 Result<void> Pipe::Wait(std::unique_lock<std::mutex>& lock, const std::function<bool()>& cond) {
@@ -75,7 +96,7 @@ Result<size_t> Pipe::Read(IoDst& dst, bool nonblock) {
         size_t n = std::min(want, m_data.size());
         chunk.assign(m_data.begin(), m_data.begin() + static_cast<ptrdiff_t>(n));
         m_data.erase(m_data.begin(), m_data.begin() + static_cast<ptrdiff_t>(n));
-        NotifyAll();
+        NotifyAll(POLLOUT | POLLWRNORM);
     }
     // The bytes left the pipe; a fault copying them out loses them, as on Linux.
     return dst.Put(chunk);
@@ -135,7 +156,7 @@ Result<size_t> Pipe::Write(IoSrc& src, bool nonblock) {
             m_data.insert(m_data.end(), chunk.begin() + static_cast<ptrdiff_t>(off),
                           chunk.begin() + static_cast<ptrdiff_t>(off + n));
             off += n;
-            NotifyAll();
+            NotifyAll(POLLIN | POLLRDNORM);
         }
         done += off;
         if (*took < want)
@@ -164,5 +185,9 @@ Result<InodeAttr> PipeFile::Stat() {
 Result<size_t> PipeFile::Read(IoDst& dst) { return m_pipe->Read(dst, status_flags() & O_NONBLOCK); }
 Result<size_t> PipeFile::Write(IoSrc& src) { return m_pipe->Write(src, status_flags() & O_NONBLOCK); }
 Result<int64_t> PipeFile::BytesReadable() { return static_cast<int64_t>(m_pipe->bytes_available()); }
+
+uint32_t PipeFile::Readiness(uint32_t) { return m_pipe->Readiness(readable(), writable()); }
+
+std::string PipeFile::ProcName() const { return "pipe:[" + std::to_string(m_pipe->ino()) + "]"; }
 
 }  // namespace moat::fs

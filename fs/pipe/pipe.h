@@ -36,6 +36,10 @@ public:
     size_t bytes_available();
     // Bytes a write could add now without waiting.
     size_t free_space();
+    // poll(2) of an end: Linux's pipe_poll (POLLHUP for a reader once no writer is left,
+    // POLLERR for a writer once no reader is left).
+    uint32_t Readiness(bool reader, bool writer);
+    const std::shared_ptr<kernel::EventQueue>& events() const { return m_events; }
     void AddEnd(bool writer);
     void CloseEnd(bool writer);
     uint64_t ino() const { return m_ino; }
@@ -44,12 +48,14 @@ private:
     // Waits (with `lock` on m_lock held on entry and return) until `cond()` — evaluated with
     // m_lock held — may have changed; ERESTARTSYS when the task must handle a signal.
     Result<void> Wait(std::unique_lock<std::mutex>& lock, const std::function<bool()>& cond);
-    void NotifyAll();  // with m_lock held
+    // With m_lock held; `events` are the POLL* bits that may have become ready (0: any).
+    void NotifyAll(uint32_t events = 0);
 
     const uint64_t m_ino;
     std::mutex m_lock;
     std::condition_variable m_cv;
     kernel::WaitQueue m_waiters;
+    const std::shared_ptr<kernel::EventQueue> m_events = std::make_shared<kernel::EventQueue>();
     std::deque<uint8_t> m_data;  // guarded by m_lock
     int m_readers = 0;           // guarded by m_lock
     int m_writers = 0;           // guarded by m_lock
@@ -66,6 +72,9 @@ public:
     // splice/tee/vmsplice move data through the pipe itself.
     Pipe& pipe() { return *m_pipe; }
     bool is_writer() const { return m_writer; }
+    uint32_t Readiness(uint32_t interest) override;
+    std::shared_ptr<kernel::EventQueue> event_queue() override { return m_pipe->events(); }
+    std::string ProcName() const override;
 
 private:
     std::shared_ptr<Pipe> m_pipe;

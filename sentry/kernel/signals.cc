@@ -4,6 +4,7 @@
 #include "sentry/kernel/task.h"
 #include "sentry/kernel/thread_group.h"
 
+#include <poll.h>
 #include <signal.h>
 
 #include <cstring>
@@ -183,6 +184,7 @@ Result<void> Send(ThreadGroup& tg, Task* target, const siginfo_t& info, std::sha
             // fall through to EndGroupBySignal outside the lock
         } else {
             (target ? target->pending_signals() : tg.shared_pending()).Enqueue(info, queue_ok, std::move(source));
+            tg.signalfd_events()->Notify(POLLIN);
         }
         if (!fatal) {
             // Choose who takes it: the target, else the leader or any thread not blocking it.
@@ -230,6 +232,7 @@ void ForceSignal(Task& target, const siginfo_t& info) {
     }
     std::lock_guard lock(tg.signal_lock());
     target.pending_signals().Enqueue(info, true);
+    tg.signalfd_events()->Notify(POLLIN);
 }
 
 void SendSignalToGroup(Task& target, int signo) {

@@ -7,6 +7,7 @@
 #include "sentry/kernel/sched.h"
 #include "sentry/kernel/usage.h"
 #include "sentry/kernel/signals.h"
+#include "sentry/kernel/event_queue.h"
 #include "sentry/kernel/wait_queue.h"
 
 #include <signal.h>
@@ -119,6 +120,9 @@ public:
     WaitQueue& stop_queue() { return m_stop_queue; }
     // setitimer(2)'s and the POSIX timers (process_timers.h), made on first use.
     std::shared_ptr<ProcessTimers> timers();
+    // Notified (POLLIN) whenever a signal becomes pending on the group or one of its tasks:
+    // what signalfds hang their waiters on (Linux's sighand->signalfd_wqh).
+    const std::shared_ptr<EventQueue>& signalfd_events() { return m_signalfd_events; }
 
 private:
     Kernel& m_kernel;
@@ -136,6 +140,7 @@ private:
     StopState m_stop;                 // guarded by m_signal_lock
     WaitQueue m_stop_queue;
     std::shared_ptr<ProcessTimers> m_timers;  // guarded by m_lock
+    const std::shared_ptr<EventQueue> m_signalfd_events = std::make_shared<EventQueue>();
 };
 
 }  // namespace moat::kernel

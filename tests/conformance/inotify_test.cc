@@ -8,6 +8,7 @@
 #include "tests/conformance/test_util.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -233,6 +234,15 @@ TEST_F(InotifyTest, BlockingReadWakesOnAnEvent) {
     ASSERT_GT(n, 0) << strerror(errno);
     EXPECT_STREQ(reinterpret_cast<struct inotify_event*>(buf)->name, "late");
     EXPECT_EQ(WaitStatus(pid), 0);
+}
+
+TEST_F(InotifyTest, PollSeesQueuedEvents) {
+    ASSERT_GE(Watch(m_dir.path(), IN_CREATE), 1);
+    struct pollfd p = {m_fd.get(), POLLIN, 0};
+    EXPECT_THAT(poll(&p, 1, 0), SyscallSucceedsWithValue(0));
+    close(open(P("f").c_str(), O_CREAT | O_WRONLY, 0644));
+    EXPECT_THAT(poll(&p, 1, 0), SyscallSucceedsWithValue(1));
+    EXPECT_EQ(p.revents, POLLIN);
 }
 
 TEST_F(InotifyTest, QueueOverflow) {
