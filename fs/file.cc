@@ -83,4 +83,12 @@ Result<void> File::Sync(bool) { return {}; }
 
 uint32_t File::Readiness(uint32_t) { return POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM; }
 
+Result<std::shared_ptr<File>> File::Reopen(const FsCaller&, int) { return Error(ENXIO); }
+
+int64_t File::offset_for_proc() {
+    // try_lock: a read blocked with the position lock held must not block a reader of /proc.
+    std::unique_lock lock(m_pos_lock, std::try_to_lock);
+    return lock.owns_lock() ? m_offset : 0;
+}
+
 }  // namespace moat::fs

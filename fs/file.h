@@ -85,6 +85,14 @@ public:
     virtual Result<void> Fallocate(int mode, int64_t offset, int64_t len);
     // fsync/fdatasync: the data reaches where the file keeps it. Default: nothing to do.
     virtual Result<void> Sync(bool data_only);
+    // What /proc/[pid]/fd/N shows for a file outside the mount tree (path() is null):
+    // "pipe:[N]", "socket:[N]", "anon_inode:[eventfd]"…
+    virtual std::string anon_name() const { return "anon_inode:[unknown]"; }
+    // Opening /proc/[pid]/fd/N of a file outside the mount tree: a new description of the same
+    // object with `flags` (a pipe's other end…). Default ENXIO (Linux's no_open).
+    virtual Result<std::shared_ptr<File>> Reopen(const FsCaller& caller, int flags);
+    // The offset for /proc/[pid]/fdinfo (0 while another thread holds the position lock).
+    virtual int64_t offset_for_proc();
     // True for a terminal (isatty).
     virtual bool is_tty() const { return false; }
     // Whether pread/pwrite are allowed (FMODE_PREAD); ESPIPE otherwise.
@@ -98,9 +106,6 @@ public:
     // Where the file announces that Readiness may have changed (kernel/event_queue.h); null
     // when it never changes.
     virtual std::shared_ptr<kernel::EventQueue> event_queue() { return nullptr; }
-    // The name /proc/<pid>/fd/N links to for a file outside the mount tree
-    // ("anon_inode:[eventfd]", "pipe:[42]"); empty for files with a path().
-    virtual std::string ProcName() const { return {}; }
 
 protected:
     // Regular-file lseek against `size` (SEEK_DATA/SEEK_HOLE treat the whole file as data).

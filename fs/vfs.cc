@@ -6,6 +6,7 @@
 #include "fs/overlay/filesystem.h"
 #include "fs/tmpfs/filesystem.h"
 #include "fs/proc/filesystem.h"
+#include "fs/sys/filesystem.h"
 #include "fs/vfs/directory_file.h"
 #include "fs/vfs/permissions.h"
 #include "platform/base/log.h"
@@ -104,6 +105,12 @@ Result<void> Vfs::MountSpecialFilesystems(const VfsOptions& opts) {
         } else {
             log::debug("fs: no /proc directory in the root; procfs not mounted");
         }
+    }
+    if (opts.mount_sys && dir_exists("/sys")) {
+        auto mp = TRY(walker.Resolve(root(), "/sys", kWalkDirectory));
+        auto sys = SysFileSystem::Create();
+        m_filesystems.push_back(sys);
+        TRY(MountAt(mp, sys, sys->MakeRootInode(), kMountReadOnly | kMountNoSuid | kMountNoDev | kMountNoExec));
     }
     if (!opts.memory_file)
         return {};
@@ -228,7 +235,8 @@ Result<std::shared_ptr<File>> Vfs::OpenAt(const FsCaller& caller, const VfsPath&
         } else {
             target = TRY(walker.LookupLast());
         }
-        if (target.inode().is_symlink() && (follow || walker.trailing_slash())) {
+        if (target.inode().is_symlink() && walker.last_type() != PathWalker::LastType::Bind &&
+            (follow || walker.trailing_slash())) {
             TRY(walker.FollowLast(target));
             continue;
         }

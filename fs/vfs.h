@@ -45,6 +45,8 @@ struct VfsOptions {
     bool mount_tmp = true;
     // Bytes each tmpfs may hold (0: unlimited, bounded by the sandbox's memory).
     uint64_t tmpfs_size_limit = 0;
+    // Mount the sentry's minimal sysfs at /sys (when the root has a /sys directory).
+    bool mount_sys = true;
 };
 
 class Vfs {

@@ -253,7 +253,8 @@ Result<void> Vfs::Rmdir(const FsCaller& caller, const VfsPath& root, const VfsPa
     switch (walker.last_type()) {
     case PathWalker::LastType::DotDot: return Error(ENOTEMPTY);
     case PathWalker::LastType::Dot: return Error(EINVAL);
-    case PathWalker::LastType::Root: return Error(EBUSY);
+    case PathWalker::LastType::Root:
+    case PathWalker::LastType::Bind: return Error(EBUSY);  // Bind: never after WalkParent
     case PathWalker::LastType::Normal: break;
     }
     const VfsPath& dir = walker.dir();

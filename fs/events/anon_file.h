@@ -20,7 +20,7 @@ public:
     Result<InodeAttr> Stat() override;
     // Linux's noop_llseek: the position stays 0 whatever is asked.
     Result<int64_t> Seek(int64_t, int) override { return 0; }
-    std::string ProcName() const override { return std::string("anon_inode:[") + m_name + "]"; }
+    std::string anon_name() const override { return std::string("anon_inode:[") + m_name + "]"; }
     std::shared_ptr<kernel::EventQueue> event_queue() override { return m_events; }
 
 protected:

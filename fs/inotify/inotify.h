@@ -74,7 +74,7 @@ public:
     // Readable (POLLIN) while events are queued.
     uint32_t Readiness(uint32_t interest) override;
     std::shared_ptr<kernel::EventQueue> event_queue() override { return m_events_ready; }
-    std::string ProcName() const override { return "anon_inode:inotify"; }
+    std::string anon_name() const override { return "anon_inode:inotify"; }
 
     // ---- For InodeWatchers (its m_lock held) ----
     void Queue(int wd, uint32_t mask, uint32_t cookie, std::string_view name);

@@ -29,6 +29,7 @@ public:
     Result<void> Sync(bool data_only) override { return m_lower->Sync(data_only); }
     bool is_tty() const override { return m_lower->is_tty(); }
     bool seekable() const override { return m_lower->seekable(); }
+    int64_t offset_for_proc() override { return m_lower->offset_for_proc(); }
 
 private:
     const std::shared_ptr<File> m_lower;

@@ -172,6 +172,12 @@ PipeFile::PipeFile(std::shared_ptr<Pipe> pipe, int status_flags, bool writer)
 
 PipeFile::~PipeFile() { m_pipe->CloseEnd(m_writer); }
 
+Result<std::shared_ptr<File>> PipeFile::Reopen(const FsCaller&, int flags) {
+    // FIXME(#fs-procfs): an O_RDWR open counts only as a writer (Linux counts it as both).
+    int status = flags & (O_ACCMODE | O_NONBLOCK | O_DIRECT);
+    return std::shared_ptr<File>(std::make_shared<PipeFile>(m_pipe, status, (flags & O_ACCMODE) != O_RDONLY));
+}
+
 Result<InodeAttr> PipeFile::Stat() {
     InodeAttr a;
     a.dev = 0xd;  // pipefs's anonymous device, as Linux reports it
@@ -188,6 +194,5 @@ Result<int64_t> PipeFile::BytesReadable() { return static_cast<int64_t>(m_pipe->
 
 uint32_t PipeFile::Readiness(uint32_t) { return m_pipe->Readiness(readable(), writable()); }
 
-std::string PipeFile::ProcName() const { return "pipe:[" + std::to_string(m_pipe->ino()) + "]"; }
 
 }  // namespace moat::fs

@@ -74,7 +74,9 @@ public:
     bool is_writer() const { return m_writer; }
     uint32_t Readiness(uint32_t interest) override;
     std::shared_ptr<kernel::EventQueue> event_queue() override { return m_pipe->events(); }
-    std::string ProcName() const override;
+    std::string anon_name() const override { return "pipe:[" + std::to_string(m_pipe->ino()) + "]"; }
+    // /proc/[pid]/fd/N of a pipe opens the same pipe, as opening a FIFO would.
+    Result<std::shared_ptr<File>> Reopen(const FsCaller& caller, int flags) override;
 
 private:
     std::shared_ptr<Pipe> m_pipe;

@@ -1,154 +1,82 @@
 #include "fs/proc/filesystem.h"
 
+#include "fs/proc/pid_dir.h"
+#include "fs/proc/process.h"
+#include "fs/proc/synthetic.h"
+#include "fs/proc/system_files.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/kernel/task.h"
 #include "sentry/kernel/thread_group.h"
-#include "sentry/mm/memory_manager.h"
 
 #include <dirent.h>
 
+#include <algorithm>
 #include <charconv>
 #include <string>
 
 namespace moat::fs {
 
+using namespace synthetic;
+
 namespace {
 
-// Inode numbers: 1 root, 2 self, then per pid: (pid << 4) | kind.
-enum : uint64_t { kRootIno = 1, kSelfIno = 2, kPidDirKind = 1, kExeKind = 2 };
-
-class ProcInode : public Inode {
+class ProcRoot final : public TableDir {
 public:
-    ProcInode(std::shared_ptr<ProcFileSystem> fs, uint32_t mode, uint64_t ino)
-        : Inode(fs, mode), m_mode(mode), m_ino(ino), m_time(fs->created()) {}
-    Result<InodeAttr> Stat() override { return CachedAttr(); }
-    InodeAttr CachedAttr() override {
-        InodeAttr a;
-        a.dev = filesystem().anon_dev();
-        a.ino = m_ino;
-        a.mode = m_mode;
-        a.nlink = S_ISDIR(m_mode) ? 2 : 1;
-        a.blksize = 1024;
-        a.atime = a.mtime = a.ctime = m_time;
-        return a;
-    }
+    ProcRoot(std::shared_ptr<FileSystem> fs, struct timespec time, std::vector<ChildSpec> children)
+        : TableDir(std::move(fs), Identity{"/", S_IFDIR | 0555, 0, 0}, time, std::move(children)) {}
 
 protected:
-    std::shared_ptr<ProcFileSystem> proc_fs() {
-        return std::static_pointer_cast<ProcFileSystem>(filesystem().shared_from_this());
-    }
-
-private:
-    const uint32_t m_mode;
-    const uint64_t m_ino;
-    const struct timespec m_time;
-};
-
-// Whether `pid` names a live process, as seen by `caller`.
-bool ProcessExists(const FsCaller& caller, pid_t pid) {
-    if (!caller.task)
-        return false;
-    if (caller.task->pid() == pid)
-        return true;
-    return caller.task->kernel().FindThreadGroup(pid) != nullptr;
-}
-
-Result<std::string> ExePathOf(const FsCaller& caller, pid_t pid) {
-    if (!caller.task)
-        return Error(ENOENT);
-    if (caller.task->pid() == pid)
-        return caller.task->mm().layout().exe_path;
-    auto tg = caller.task->kernel().FindThreadGroup(pid);
-    if (!tg)
-        return Error(ENOENT);
-    // FIXME(#fs-procfs): tasks() hands out raw pointers; a task exiting meanwhile is a race.
-    auto tasks = tg->tasks();
-    if (tasks.empty())
-        return Error(ENOENT);
-    return tasks.front()->mm().layout().exe_path;
-}
-
-class ExeLink final : public ProcInode {
-public:
-    ExeLink(std::shared_ptr<ProcFileSystem> fs, pid_t pid)
-        : ProcInode(std::move(fs), S_IFLNK | 0777, (static_cast<uint64_t>(pid) << 4) | kExeKind), m_pid(pid) {}
-    Result<std::string> ReadLink(const FsCaller& caller) override {
-        std::string exe = TRY(ExePathOf(caller, m_pid));
-        if (exe.empty())
-            return Error(ENOENT);
-        return exe;
-    }
-
-private:
-    const pid_t m_pid;
-};
-
-class PidDir final : public ProcInode {
-public:
-    PidDir(std::shared_ptr<ProcFileSystem> fs, pid_t pid)
-        : ProcInode(std::move(fs), S_IFDIR | 0555, (static_cast<uint64_t>(pid) << 4) | kPidDirKind), m_pid(pid) {}
-    Result<std::shared_ptr<Inode>> Lookup(const FsCaller& caller, const std::string& name) override {
-        if (!ProcessExists(caller, m_pid))
-            return Error(ENOENT);
-        if (name == "exe")
-            return std::shared_ptr<Inode>(std::make_shared<ExeLink>(proc_fs(), m_pid));
-        return Error(ENOENT);
-    }
-    Result<std::vector<DirEntry>> ReadDir(const FsCaller& caller) override {
-        if (!ProcessExists(caller, m_pid))
-            return Error(ENOENT);
-        return std::vector<DirEntry>{{"exe", (static_cast<uint64_t>(m_pid) << 4) | kExeKind, DT_LNK}};
-    }
-
-private:
-    const pid_t m_pid;
-};
-
-class SelfLink final : public ProcInode {
-public:
-    explicit SelfLink(std::shared_ptr<ProcFileSystem> fs) : ProcInode(std::move(fs), S_IFLNK | 0777, kSelfIno) {}
-    Result<std::string> ReadLink(const FsCaller& caller) override {
-        if (!caller.task)
-            return Error(ENOENT);
-        return std::to_string(caller.task->pid());
-    }
-};
-
-class ProcRoot final : public ProcInode {
-public:
-    explicit ProcRoot(std::shared_ptr<ProcFileSystem> fs) : ProcInode(std::move(fs), S_IFDIR | 0555, kRootIno) {}
-    Result<std::shared_ptr<Inode>> Lookup(const FsCaller& caller, const std::string& name) override {
-        if (name == "self")
-            return std::shared_ptr<Inode>(std::make_shared<SelfLink>(proc_fs()));
-        pid_t pid = 0;
-        auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), pid);
-        if (ec != std::errc() || end != name.data() + name.size() || pid <= 0 || name[0] == '0' ||
-            !ProcessExists(caller, pid))
-            return Error(ENOENT);
-        return std::shared_ptr<Inode>(std::make_shared<PidDir>(proc_fs(), pid));
-    }
-    Result<std::vector<DirEntry>> ReadDir(const FsCaller& caller) override {
+    Result<std::vector<DirEntry>> DynamicEntries(const FsCaller& caller) override {
+        std::vector<pid_t> pids;
+        if (caller.task)
+            caller.task->kernel().ForEachThreadGroup([&](kernel::ThreadGroup& tg) { pids.push_back(tg.pid()); });
+        std::sort(pids.begin(), pids.end());
+        // A reaped group may linger in the kernel's table while its last thread winds down.
+        std::erase_if(pids, [&](pid_t pid) { return !proc::ProcessExists(caller, pid); });
         std::vector<DirEntry> out;
-        out.push_back({"self", kSelfIno, DT_LNK});
-        // FIXME(#fs-procfs): list every process, not just the caller.
-        if (caller.task) {
-            pid_t pid = caller.task->pid();
-            out.push_back({std::to_string(pid), (static_cast<uint64_t>(pid) << 4) | kPidDirKind, DT_DIR});
-        }
+        for (pid_t pid : pids)
+            out.push_back({std::to_string(pid), ChildIno(std::to_string(pid)), DT_DIR});
         return out;
     }
+    Result<std::shared_ptr<Inode>> LookupDynamic(const FsCaller& caller, const std::string& name) override {
+        pid_t pid = 0;
+        auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), pid);
+        if (ec != std::errc() || end != name.data() + name.size() || pid <= 0 || name[0] == '0')
+            return Error(ENOENT);
+        return proc::MakePidDir(caller, fs(), time(), Child(name, 0).key, pid, 0);
+    }
 };
+
+Result<std::string> SelfTarget(const FsCaller& caller) {
+    if (!caller.task)
+        return Error(ENOENT);
+    return std::to_string(caller.task->pid());
+}
+
+Result<std::string> ThreadSelfTarget(const FsCaller& caller) {
+    if (!caller.task)
+        return Error(ENOENT);
+    return std::to_string(caller.task->pid()) + "/task/" + std::to_string(caller.task->tid());
+}
 
 }  // namespace
 
 std::shared_ptr<ProcFileSystem> ProcFileSystem::Create() {
     auto fs = std::shared_ptr<ProcFileSystem>(new ProcFileSystem());
     clock_gettime(CLOCK_REALTIME, &fs->m_created);
+    fs->m_boot_id = proc::NewBootId();
     return fs;
 }
 
 std::shared_ptr<Inode> ProcFileSystem::MakeRootInode() {
-    return std::make_shared<ProcRoot>(std::static_pointer_cast<ProcFileSystem>(shared_from_this()));
+    auto fs = shared_from_this();
+    std::vector<ChildSpec> c = proc::SystemFiles(fs, m_created);
+    c.push_back(LinkChild("mounts", [](const FsCaller&) { return Result<std::string>("self/mounts"); }, fs, m_created));
+    c.push_back(LinkChild("self", SelfTarget, fs, m_created));
+    c.push_back(proc::SysctlDir(fs, m_created, m_boot_id));
+    c.push_back(LinkChild("thread-self", ThreadSelfTarget, fs, m_created));
+    std::sort(c.begin(), c.end(), [](const ChildSpec& a, const ChildSpec& b) { return a.name < b.name; });
+    return std::make_shared<ProcRoot>(fs, m_created, std::move(c));
 }
 
 }  // namespace moat::fs

@@ -1,14 +1,19 @@
 #pragma once
-// A minimal procfs: /proc/self (a symlink to the caller's pid) and /proc/<pid>/exe (a symlink
-// to the process's executable, from its MemoryManager layout). Everything else of /proc is a
-// later issue: other names are ENOENT. FIXME(#fs-procfs): the full procfs.
+// procfs: the sandbox's own processes and system figures (never the host's /proc).
 //
-// Names come and go with processes, so the walk never caches proc dentries.
+//   /proc/[pid]/…       pid_dir.cc (+ pid_stat.cc, pid_maps.cc, pid_misc.cc, fd_dir.cc)
+//   /proc/self, thread-self, mounts   links (self/mounts)
+//   /proc/{meminfo,cpuinfo,stat,uptime,loadavg,version,filesystems}   system_files.cc, cpuinfo.cc
+//   /proc/sys/…         sysctl.cc
+//
+// Built from the synthetic inodes of synthetic.h. Names come and go with processes, so the
+// walk never caches proc dentries; every lookup asks the kernel again. See README.md.
 
 #include "fs/vfs/filesystem.h"
 #include "fs/vfs/inode.h"
 
 #include <memory>
+#include <string>
 
 namespace moat::fs {
 
@@ -23,6 +28,7 @@ public:
 private:
     ProcFileSystem() : FileSystem(0) {}
     struct timespec m_created {};
+    std::string m_boot_id;  // /proc/sys/kernel/random/boot_id
 };
 
 }  // namespace moat::fs

@@ -2,6 +2,7 @@
 
 #include "fs/inotify/inotify.h"
 #include "fs/lock/file_locks.h"
+#include "fs/vfs/mount.h"
 
 #include <dirent.h>
 
@@ -48,6 +49,8 @@ Result<std::shared_ptr<Inode>> Inode::Lookup(const FsCaller&, const std::string&
 Result<std::vector<DirEntry>> Inode::ReadDir(const FsCaller&) { return Error(ENOTDIR); }
 
 Result<std::string> Inode::ReadLink(const FsCaller&) { return Error(EINVAL); }
+
+Result<VfsPath> Inode::MagicLinkTarget(const FsCaller&, const VfsPath&) { return Error(EINVAL); }
 
 Result<std::shared_ptr<File>> Inode::Open(const FsCaller&, const VfsPath&, int) { return Error(ENXIO); }
 

@@ -112,6 +112,11 @@ public:
     virtual Result<std::vector<DirEntry>> ReadDir(const FsCaller&);
     // Symlinks: the target; EINVAL for anything else.
     virtual Result<std::string> ReadLink(const FsCaller&);
+    // Magic links (/proc/[pid]/fd/N, cwd, root, exe): following one jumps straight to a
+    // location (Linux's nd_jump_link) instead of walking the text ReadLink returns. `link` is
+    // where the link itself was found.
+    virtual bool is_magic_link() const { return false; }
+    virtual Result<VfsPath> MagicLinkTarget(const FsCaller&, const VfsPath& link);
     // Opens a file description for a non-O_PATH open of a non-directory, non-symlink
     // (directories get the VFS's DirectoryFile). `path` names the inode.
     virtual Result<std::shared_ptr<File>> Open(const FsCaller&, const VfsPath& path, int flags);

@@ -9,7 +9,7 @@ Result<VfsPath> PathWalker::Resolve(const VfsPath& start, std::string_view path,
     TRY(WalkParent(start, path));
     for (;;) {
         VfsPath p = TRY(LookupLast());
-        if (p.inode().is_symlink() && ((flags & kWalkFollow) || m_trailing)) {
+        if (p.inode().is_symlink() && m_last_type != LastType::Bind && ((flags & kWalkFollow) || m_trailing)) {
             TRY(FollowLast(p));
             continue;
         }
@@ -30,6 +30,12 @@ Result<void> PathWalker::WalkParent(const VfsPath& start, std::string_view path)
 }
 
 Result<void> PathWalker::FollowLast(const VfsPath& link) {
+    if (link.inode().is_magic_link()) {
+        m_bind = TRY(JumpCounted(link));
+        m_last_type = LastType::Bind;
+        m_last.clear();
+        return {};
+    }
     std::string target = TRY(ReadLinkCounted(link));
     // A relative target is resolved in the directory holding the link: m_dir already.
     return WalkComponents(target);
@@ -43,6 +49,20 @@ Result<std::string> PathWalker::ReadLinkCounted(const VfsPath& link) {
     std::string target = TRY(link.inode().ReadLink(m_caller));
     if (target.empty())
         return Error(ENOENT);
+    return target;
+}
+
+Result<VfsPath> PathWalker::JumpCounted(const VfsPath& link) {
+    if (m_resolve & (kResolveNoSymlinks | kResolveNoMagicLinks))
+        return Error(ELOOP);
+    // Linux's nd_jump_link: a scoped walk may not jump anywhere.
+    if (m_resolve & (kResolveBeneath | kResolveInRoot))
+        return Error(EXDEV);
+    if (m_links++ >= kMaxSymlinks)
+        return Error(ELOOP);
+    VfsPath target = TRY(link.inode().MagicLinkTarget(m_caller, link));
+    if ((m_resolve & kResolveNoXdev) && target.mount != link.mount)
+        return Error(EXDEV);
     return target;
 }
 
@@ -99,6 +119,13 @@ Result<void> PathWalker::Drain() {
             next = TRY(Step(m_dir, name));
         if (m_violation)
             return Error(m_violation);
+        if (next.inode().is_symlink() && next.inode().is_magic_link()) {
+            next = TRY(JumpCounted(next));
+            if (!next.inode().is_dir())
+                return Error(ENOTDIR);
+            m_dir = std::move(next);
+            continue;
+        }
         if (next.inode().is_symlink()) {
             std::string target = TRY(ReadLinkCounted(next));
             if (target.front() == '/') {
@@ -136,6 +163,7 @@ Result<VfsPath> PathWalker::LookupLast() {
     switch (m_last_type) {
     case LastType::Root:
     case LastType::Dot: return m_dir;
+    case LastType::Bind: return m_bind;
     case LastType::DotDot: p = DotDot(m_dir); break;
     case LastType::Normal: p = TRY(Step(m_dir, m_last)); break;
     }

@@ -37,7 +37,7 @@ enum WalkFlags : unsigned {
 // openat2's RESOLVE_* restrictions (same values as Linux's).
 enum ResolveFlags : unsigned {
     kResolveNoXdev = 0x01,        // never cross a mount (EXDEV)
-    kResolveNoMagicLinks = 0x02,  // accepted; procfs links are followed as plain symlinks
+    kResolveNoMagicLinks = 0x02,  // no magic link (/proc/[pid]/fd/N…) (ELOOP)
     kResolveNoSymlinks = 0x04,    // no symlink at all (ELOOP)
     kResolveBeneath = 0x08,       // never leave the start directory (EXDEV)
     kResolveInRoot = 0x10,        // the start directory is the root for "/" and ".."
@@ -46,7 +46,9 @@ enum ResolveFlags : unsigned {
 
 class PathWalker {
 public:
-    enum class LastType { Normal, Dot, DotDot, Root };
+    // Bind: a magic link was followed at the end; the result is the location it jumped to
+    // (Linux's LAST_BIND), never followed again.
+    enum class LastType { Normal, Dot, DotDot, Root, Bind };
 
     PathWalker(const MountTable& mounts, const FsCaller& caller, VfsPath root)
         : m_mounts(mounts), m_caller(caller), m_root(std::move(root)) {}
@@ -91,6 +93,7 @@ private:
     Result<void> Drain();
     void PushComponents(std::string_view path);
     Result<std::string> ReadLinkCounted(const VfsPath& link);
+    Result<VfsPath> JumpCounted(const VfsPath& link);
 
     const MountTable& m_mounts;
     FsCaller m_caller;
@@ -98,6 +101,7 @@ private:
     VfsPath m_dir;
     std::vector<std::string> m_stack;  // components still to walk, next on top (back)
     std::string m_last;
+    VfsPath m_bind;  // LastType::Bind's location
     LastType m_last_type = LastType::Root;
     bool m_trailing = false;
     int m_links = 0;

@@ -91,6 +91,8 @@ public:
     uint64_t robust_list_head = 0;
     uint64_t robust_list_len = 0;
     std::string comm;  // PR_SET_NAME / /proc/[pid]/comm, at most 15 bytes
+    // When the task was created (/proc/[pid]/stat's starttime); kept across execve.
+    const std::chrono::steady_clock::time_point start_time = std::chrono::steady_clock::now();
     struct AltStack {
         uint64_t sp = 0;
         uint64_t size = 0;

@@ -194,6 +194,13 @@ std::vector<VmaInfo> MemoryManager::Vmas() const {
             info.inode = v.file->inode();
         }
         info.name = !v.name.empty() ? v.name : (v.file ? v.file->map_name() : std::string());
+        info.anonymous = v.anonymous;
+        // Pmas never cross a VMA boundary.
+        for (auto it = m_impl->pmas.lower_bound(v.start); it != m_impl->pmas.end() && it->first < v.end; ++it) {
+            info.resident += it->second.end - it->first;
+            if (it->second.priv)
+                info.private_resident += it->second.end - it->first;
+        }
         out.push_back(std::move(info));
     }
     return out;

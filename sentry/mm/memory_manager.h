@@ -32,6 +32,9 @@ struct VmaInfo {
     uint64_t offset = 0;   // file offset
     uint64_t device = 0, inode = 0;
     std::string name;      // path, "[heap]", "[stack]", "[vdso]", "[vvar]" or empty
+    bool anonymous = true;       // MAP_ANONYMOUS (also shared anonymous memory)
+    uint64_t resident = 0;       // bytes backed by a frame (smaps' Rss)
+    uint64_t private_resident = 0;  // of those, this mapping's own copies (anonymous or COW'd)
 };
 
 struct MmapRequest {
