@@ -59,7 +59,7 @@ public:
     // Where the file was opened in the mount tree; null for files outside it (stdio, pipes).
     const VfsPath* path() const { return m_path ? &*m_path : nullptr; }
     // The inode behind path(), or null.
-    Inode* inode() const { return m_path ? m_path->dentry->inode().get() : nullptr; }
+    Inode* inode() const { return m_path && m_path->dentry ? m_path->dentry->inode().get() : nullptr; }
     bool is_directory() const { return inode() && inode()->is_dir(); }
 
     // ---- Operations (the syscall layer has checked readable()/writable()/O_PATH) ----
