@@ -70,6 +70,11 @@ public:
     LockWaitGraph& lock_waits() { return m_lock_waits; }
     MountTable& mount_table() { return m_mounts; }
 
+    // Keeps `fs`, mounted by code outside Vfs::Create (fs/binds.cc), with the Vfs's own
+    // filesystems: set_memory_file reaches it and ~Vfs breaks its dentry-cache cycle while the
+    // memory file is still alive. Only before the first process starts.
+    void AdoptFileSystem(std::shared_ptr<FileSystem> fs) { m_filesystems.push_back(std::move(fs)); }
+
     // Mounts `fs` with root inode `root` on the directory `mountpoint`.
     Result<std::shared_ptr<Mount>> MountAt(const VfsPath& mountpoint, std::shared_ptr<FileSystem> fs,
                                            std::shared_ptr<Inode> root, int flags);

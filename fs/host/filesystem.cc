@@ -4,8 +4,23 @@ namespace moat::fs {
 
 Result<std::shared_ptr<HostFileSystem>> HostFileSystem::Create(HostIo& io, const std::string& host_path,
                                                                bool read_only, size_t dcache_capacity) {
-    UniqueFd root = TRY(io.OpenRoot(host_path));
+    std::string real = TRY(io.CanonicalPath(host_path));
+    UniqueFd root = TRY(io.OpenRoot(real));
+    struct stat st = TRY(io.Fstat(root.get()));
+    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+        return Error(EINVAL);  // only directories and regular files can be mount roots
     auto fs = std::shared_ptr<HostFileSystem>(new HostFileSystem(io, read_only, dcache_capacity));
+    if (S_ISREG(st.st_mode)) {
+        // A file bind: hold the parent directory so the file can be reopened by name, and
+        // check that the name still is the file we opened.
+        size_t slash = real.rfind('/');
+        std::string dir = slash == 0 ? "/" : real.substr(0, slash);
+        fs->m_root_name = real.substr(slash + 1);
+        fs->m_root_parent = TRY(fs->InodeFor(TRY(io.OpenRoot(dir))));
+        struct stat again = TRY(io.FstatAt(fs->m_root_parent->fd(), fs->m_root_name));
+        if (again.st_dev != st.st_dev || again.st_ino != st.st_ino)
+            return Error(ENOENT);
+    }
     fs->m_root_fd = std::move(root);
     return fs;
 }
@@ -15,7 +30,10 @@ HostFileSystem::~HostFileSystem() = default;
 Result<std::shared_ptr<HostInode>> HostFileSystem::TakeRootInode() {
     if (!m_root_fd.valid())
         return Error(EINVAL);
-    return InodeFor(std::move(m_root_fd));
+    auto root = TRY(InodeFor(std::move(m_root_fd)));
+    if (m_root_parent)
+        root->SetOrigin(std::exchange(m_root_parent, nullptr), m_root_name);
+    return root;
 }
 
 Result<std::shared_ptr<HostInode>> HostFileSystem::InodeFor(UniqueFd fd) {
@@ -27,6 +45,15 @@ Result<std::shared_ptr<HostInode>> HostFileSystem::InodeFor(UniqueFd fd) {
         auto it = m_inodes.find(key);
         if (it != m_inodes.end())
             existing = it->second.inode.lock();
+    }
+    if (existing && !m_read_only) {
+        // On a writable mount the host may have reused the number of a file that lost its
+        // last name while we still held it: that one is not this file.
+        auto held = m_io.Fstat(existing->fd());
+        if (!held.ok() || held->st_nlink == 0) {
+            Detach(existing.get());
+            existing.reset();
+        }
     }
     if (existing) {
         existing->UpdateAttr(st);
@@ -50,6 +77,19 @@ Result<std::shared_ptr<HostInode>> HostFileSystem::InodeFor(UniqueFd fd) {
 void HostFileSystem::Forget(std::pair<uint64_t, uint64_t> key, const HostInode* inode) {
     std::lock_guard lock(m_inodes_lock);
     auto it = m_inodes.find(key);
+    if (it != m_inodes.end() && it->second.raw == inode)
+        m_inodes.erase(it);
+}
+
+std::shared_ptr<HostInode> HostFileSystem::LiveInode(std::pair<uint64_t, uint64_t> key) {
+    std::lock_guard lock(m_inodes_lock);
+    auto it = m_inodes.find(key);
+    return it == m_inodes.end() ? nullptr : it->second.inode.lock();
+}
+
+void HostFileSystem::Detach(const HostInode* inode) {
+    std::lock_guard lock(m_inodes_lock);
+    auto it = m_inodes.find(inode->key());
     if (it != m_inodes.end() && it->second.raw == inode)
         m_inodes.erase(it);
 }

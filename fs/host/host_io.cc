@@ -2,9 +2,12 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 
 namespace moat::fs {
@@ -19,13 +22,38 @@ bool IsSingleComponent(const std::string& name, bool allow_dot) {
     return name.find('/') == std::string::npos && name.find('\0') == std::string::npos;
 }
 
+// Runs a host call returning -1/errno, retrying EINTR.
+template <typename Fn>
+Result<void> Call(Fn&& fn) {
+    long r;
+    do {
+        r = fn();
+    } while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return HostErrno();
+    return {};
+}
+
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+
 class DirectHostIo final : public HostIo {
 public:
     Result<UniqueFd> OpenRoot(const std::string& path) override {
-        int fd = ::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+        int fd = ::open(path.c_str(), O_PATH | O_CLOEXEC);
         if (fd < 0)
             return HostErrno();
         return UniqueFd(fd);
+    }
+
+    Result<std::string> CanonicalPath(const std::string& path) override {
+        char* real = ::realpath(path.c_str(), nullptr);
+        if (!real)
+            return HostErrno();
+        std::string out(real);
+        ::free(real);
+        return out;
     }
 
     Result<UniqueFd> OpenAt(int dirfd, const std::string& name, int flags) override {
@@ -96,6 +124,185 @@ public:
             }
         }
         return out;
+    }
+
+    Result<struct stat> FstatAt(int dirfd, const std::string& name) override {
+        if (!IsSingleComponent(name, false))
+            return Error(EINVAL);
+        struct stat st;
+        if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0)
+            return HostErrno();
+        return st;
+    }
+
+    // ---- Changes ----
+
+    Result<UniqueFd> CreateFile(int dirfd, const std::string& name, uint32_t mode) override {
+        if (!IsSingleComponent(name, false))
+            return Error(EINVAL);
+        int fd;
+        do {
+            fd = ::openat(dirfd, name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+                          mode & 07777);
+        } while (fd < 0 && errno == EINTR);
+        if (fd < 0)
+            return HostErrno();
+        return UniqueFd(fd);
+    }
+
+    Result<UniqueFd> CreateTmpFile(int dirfd, uint32_t mode) override {
+        int fd;
+        do {
+            fd = ::openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, mode & 07777);
+        } while (fd < 0 && errno == EINTR);
+        if (fd < 0)
+            return HostErrno();
+        return UniqueFd(fd);
+    }
+
+    Result<UniqueFd> Dup(int fd) override {
+        int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        if (copy < 0)
+            return HostErrno();
+        return UniqueFd(copy);
+    }
+
+    Result<int64_t> SeekHole(int fd, int64_t offset, int whence) override {
+        if (whence != SEEK_DATA && whence != SEEK_HOLE)
+            return Error(EINVAL);
+        off_t r = ::lseek(fd, offset, whence);
+        if (r < 0)
+            return HostErrno();
+        return static_cast<int64_t>(r);
+    }
+
+    Result<void> Mkdir(int dirfd, const std::string& name, uint32_t mode) override {
+        if (!IsSingleComponent(name, false))
+            return Error(EINVAL);
+        return Call([&] { return ::mkdirat(dirfd, name.c_str(), mode & 07777); });
+    }
+
+    Result<void> MknodSpecial(int dirfd, const std::string& name, uint32_t mode) override {
+        if (!IsSingleComponent(name, false))
+            return Error(EINVAL);
+        if ((mode & S_IFMT) != S_IFIFO && (mode & S_IFMT) != S_IFSOCK)
+            return Error(EPERM);  // never a device node on the host
+        return Call([&] { return ::mknodat(dirfd, name.c_str(), mode & (S_IFMT | 07777), 0); });
+    }
+
+    Result<void> Symlink(const std::string& target, int dirfd, const std::string& name) override {
+        if (!IsSingleComponent(name, false) || target.find('\0') != std::string::npos)
+            return Error(EINVAL);
+        return Call([&] { return ::symlinkat(target.c_str(), dirfd, name.c_str()); });
+    }
+
+    Result<void> Link(int fd, int dirfd, const std::string& name) override {
+        if (!IsSingleComponent(name, false))
+            return Error(EINVAL);
+        return Call([&] { return ::linkat(fd, "", dirfd, name.c_str(), AT_EMPTY_PATH); });
+    }
+
+    Result<void> Unlink(int dirfd, const std::string& name, bool is_dir) override {
+        if (!IsSingleComponent(name, false))
+            return Error(EINVAL);
+        return Call([&] { return ::unlinkat(dirfd, name.c_str(), is_dir ? AT_REMOVEDIR : 0); });
+    }
+
+    Result<void> Rename(int old_dirfd, const std::string& old_name, int new_dirfd, const std::string& new_name,
+                        unsigned flags) override {
+        if (!IsSingleComponent(old_name, false) || !IsSingleComponent(new_name, false))
+            return Error(EINVAL);
+        return Call([&] {
+            return ::syscall(SYS_renameat2, old_dirfd, old_name.c_str(), new_dirfd, new_name.c_str(), flags);
+        });
+    }
+
+    Result<void> Chmod(int fd, uint32_t mode) override {
+        auto r = Call([&] { return ::syscall(SYS_fchmodat2, fd, "", mode & 07777, AT_EMPTY_PATH); });
+        if (r.ok() || r.error() != ENOSYS)
+            return r;
+        return Call([&] { return ::fchmod(fd, mode & 07777); });
+    }
+
+    Result<void> Chown(int fd, uint32_t uid, uint32_t gid) override {
+        return Call([&] { return ::fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW); });
+    }
+
+    Result<void> SetTimes(int fd, const struct timespec times[2]) override {
+        return Call([&] { return ::utimensat(fd, "", times, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW); });
+    }
+
+    Result<size_t> Pwrite(int fd, const void* buf, size_t len, uint64_t offset) override {
+        ssize_t n;
+        do {
+            n = ::pwrite(fd, buf, len, static_cast<off_t>(offset));
+        } while (n < 0 && errno == EINTR);
+        if (n < 0)
+            return HostErrno();
+        return static_cast<size_t>(n);
+    }
+
+    Result<void> Truncate(int fd, uint64_t size) override {
+        return Call([&] { return ::ftruncate(fd, static_cast<off_t>(size)); });
+    }
+
+    Result<void> Fallocate(int fd, int mode, int64_t offset, int64_t len) override {
+        return Call([&] { return ::fallocate(fd, mode, offset, len); });
+    }
+
+    Result<void> Fsync(int fd, bool data_only) override {
+        return Call([&] { return data_only ? ::fdatasync(fd) : ::fsync(fd); });
+    }
+
+    Result<std::string> GetXattr(int fd, const std::string& name) override {
+        for (;;) {
+            ssize_t n = ::fgetxattr(fd, name.c_str(), nullptr, 0);
+            if (n < 0)
+                return HostErrno();
+            std::string value(static_cast<size_t>(n), '\0');
+            ssize_t got = ::fgetxattr(fd, name.c_str(), value.data(), value.size());
+            if (got >= 0) {
+                value.resize(static_cast<size_t>(got));
+                return value;
+            }
+            if (errno != ERANGE)  // ERANGE: it grew in between; ask again
+                return HostErrno();
+        }
+    }
+
+    Result<void> SetXattr(int fd, const std::string& name, const std::string& value, int flags) override {
+        return Call([&] { return ::fsetxattr(fd, name.c_str(), value.data(), value.size(), flags); });
+    }
+
+    Result<std::vector<std::string>> ListXattr(int fd) override {
+        std::string buf;
+        for (;;) {
+            ssize_t n = ::flistxattr(fd, nullptr, 0);
+            if (n < 0)
+                return HostErrno();
+            buf.assign(static_cast<size_t>(n), '\0');
+            ssize_t got = ::flistxattr(fd, buf.data(), buf.size());
+            if (got >= 0) {
+                buf.resize(static_cast<size_t>(got));
+                break;
+            }
+            if (errno != ERANGE)
+                return HostErrno();
+        }
+        std::vector<std::string> names;
+        for (size_t pos = 0; pos < buf.size();) {
+            size_t end = buf.find('\0', pos);
+            if (end == std::string::npos)
+                end = buf.size();
+            if (end > pos)
+                names.push_back(buf.substr(pos, end - pos));
+            pos = end + 1;
+        }
+        return names;
+    }
+
+    Result<void> RemoveXattr(int fd, const std::string& name) override {
+        return Call([&] { return ::fremovexattr(fd, name.c_str()); });
     }
 };
 

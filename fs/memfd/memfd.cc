@@ -13,7 +13,8 @@ namespace {
 // The kernel's O_LARGEFILE (glibc's is 0 on x86-64): F_GETFL of a memfd shows it.
 constexpr int kKernelLargefile = 0100000;
 
-// A writable shared mapping of a sealable file, counted while it lives.
+// A writable shared mapping of a sealable file, counted while it lives; everything else is the
+// file's own mapping's.
 class CountedMapping final : public mm::Mappable {
 public:
     CountedMapping(std::shared_ptr<mm::Mappable> inner, std::shared_ptr<TmpfsRegularInode> inode)
@@ -24,6 +25,7 @@ public:
     uint64_t device() const override { return m_inner->device(); }
     uint64_t inode() const override { return m_inner->inode(); }
     std::string map_name() const override { return m_inner->map_name(); }
+    Result<void> Writeback(uint64_t offset, uint64_t length) override { return m_inner->Writeback(offset, length); }
 
 private:
     const std::shared_ptr<mm::Mappable> m_inner;

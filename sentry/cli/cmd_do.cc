@@ -1,6 +1,7 @@
 // `moat do -- CMD ARGS…`: builds a kernel with the host root, runs CMD as PID 1, and passes
 // its exit status back.
 
+#include "fs/binds.h"
 #include "fs/exec.h"
 #include "fs/fd_table.h"
 #include "fs/fs_context.h"
@@ -46,6 +47,22 @@ std::string EnvValue(const std::vector<std::string>& env, const std::string& nam
     return "";
 }
 
+// Why a bind failed, in words: which side, and what is wrong with it.
+std::string BindError(const fs::BindSpec& spec, fs::BindSide side, int err) {
+    if (side == fs::BindSide::Source) {
+        if (err == EINVAL)
+            return fmt::format("source {} is neither a directory nor a regular file", spec.source);
+        return fmt::format("source {}: {}", spec.source, strerror(err));
+    }
+    switch (err) {
+    case ENOENT: return fmt::format("destination {} does not exist in the sandbox", spec.destination);
+    case ENOTDIR: return fmt::format("source {} is a directory but destination {} is not", spec.source, spec.destination);
+    case EISDIR: return fmt::format("source {} is a file but destination {} is a directory", spec.source, spec.destination);
+    case EINVAL: return fmt::format("destination {} is not a regular file", spec.destination);
+    default: return fmt::format("destination {}: {}", spec.destination, strerror(err));
+    }
+}
+
 }  // namespace
 
 int RunDo(const DoOptions& opts) {
@@ -73,6 +90,7 @@ int RunDo(const DoOptions& opts) {
     if (!platform.ok())
         return Fail(fmt::format("cannot start the ptrace platform: {}", strerror(platform.error())));
     fs::VfsOptions vfs_opts;
+    vfs_opts.host_root = opts.root;
     vfs_opts.memory_file = memory_file.value().get();
     // The terminal the sandbox may call its own (/dev/tty): the first of our stdio that is one.
     for (int fd = 0; fd <= 2 && vfs_opts.console_fd < 0; ++fd)
@@ -80,8 +98,19 @@ int RunDo(const DoOptions& opts) {
             vfs_opts.console_fd = fd;
     auto vfs = fs::Vfs::Create(vfs_opts);
     if (!vfs.ok())
-        return Fail(fmt::format("cannot build the sandbox's root filesystem: {}", strerror(vfs.error())));
+        return Fail(fmt::format("cannot build the sandbox's root filesystem from {}: {}", opts.root,
+                                strerror(vfs.error())));
     vfs.value()->set_memory_file(memory_file.value().get());
+    for (const auto& arg : opts.binds) {
+        const char* flag = arg.read_only ? "--ro-bind" : "--bind";
+        auto spec = fs::ParseBindSpec(arg.spec, arg.read_only);
+        if (!spec.ok())
+            return Fail(fmt::format("{} {}: expected SRC:DST", flag, arg.spec));
+        fs::BindSide side;
+        auto mounted = fs::MountBind(*vfs.value(), *spec, &side);
+        if (!mounted.ok())
+            return Fail(fmt::format("{} {}: {}", flag, arg.spec, BindError(*spec, side, mounted.error())));
+    }
 
     kernel::KernelOptions kopts;
     kopts.strace = opts.strace;

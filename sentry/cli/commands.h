@@ -4,12 +4,20 @@
 
 namespace moat::cli {
 
+// One --bind / --ro-bind argument ("SRC:DST"), in command-line order.
+struct BindArg {
+    std::string spec;
+    bool read_only = false;
+};
+
 struct DoOptions {
     std::string platform = "ptrace";
     bool strace = false;
     std::string debug_log;
     std::string cwd;
     size_t pids_limit = 4096;
+    std::string root = "/";       // --root: the host directory that becomes the sandbox's "/"
+    std::vector<BindArg> binds;   // --bind / --ro-bind, mounted in this order
     std::vector<std::string> command;
 };
 

@@ -24,6 +24,14 @@ int main(int argc, char** argv) {
     do_cmd->add_option("--cwd", do_opts.cwd, "Working directory inside the sandbox");
     do_cmd->add_option("--pids-limit", do_opts.pids_limit, "Most tasks (threads) the sandbox may hold")
         ->check(CLI::Range(size_t{1}, size_t{1} << 22));
+    do_cmd->add_option("--root", do_opts.root, "Host directory to use as the sandbox's / (read-only, under an in-memory overlay)");
+    std::vector<std::string> bind_args, ro_bind_args;
+    CLI::Option* bind_opt = do_cmd->add_option("--bind", bind_args,
+                                               "Mount host SRC (directory or file) writable at DST: SRC:DST");
+    CLI::Option* ro_bind_opt = do_cmd->add_option("--ro-bind", ro_bind_args,
+                                                  "Mount host SRC (directory or file) read-only at DST: SRC:DST");
+    bind_opt->allow_extra_args(false);
+    ro_bind_opt->allow_extra_args(false);
     do_cmd->prefix_command();
 
     moat::cli::SyscallsOptions sys_opts;
@@ -54,6 +62,14 @@ int main(int argc, char** argv) {
     }
 
     if (do_cmd->parsed()) {
+        // Binds apply in command-line order, whichever flag each one used.
+        size_t next_bind = 0, next_ro_bind = 0;
+        for (CLI::Option* opt : do_cmd->parse_order()) {
+            if (opt == bind_opt && next_bind < bind_args.size())
+                do_opts.binds.push_back({bind_args[next_bind++], false});
+            else if (opt == ro_bind_opt && next_ro_bind < ro_bind_args.size())
+                do_opts.binds.push_back({ro_bind_args[next_ro_bind++], true});
+        }
         do_opts.command = do_cmd->remaining();
         do_opts.command.insert(do_opts.command.end(), after_dashes.begin(), after_dashes.end());
         return moat::cli::RunDo(do_opts);

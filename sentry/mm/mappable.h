@@ -24,6 +24,11 @@ public:
     virtual uint64_t device() const { return 0; }
     virtual uint64_t inode() const { return 0; }
     virtual std::string map_name() const = 0;
+    // Writes what MAP_SHARED writable mappings changed in [offset, offset+length) back to
+    // where the file keeps it. The MemoryManager calls it (under its lock) on msync, and when
+    // a shared mapping of a file opened for writing goes away (munmap, exec, exit). Default:
+    // nothing to do (the frames are the file, as for shmem).
+    virtual Result<void> Writeback(uint64_t /*offset*/, uint64_t /*length*/) { return {}; }
 };
 
 }  // namespace moat::mm

@@ -40,6 +40,8 @@ MemoryManager::~MemoryManager() {
         m_impl->reader_link->mm = nullptr;
     }
     std::lock_guard lock(m_impl->lock);
+    for (auto& [start, vma] : m_impl->vmas)
+        (void)m_impl->WritebackShared(vma, vma.start, vma.end);
     // The AddressSpace goes away with m_as; only the frame references need dropping.
     for (auto& [start, pma] : m_impl->pmas)
         m_mf.DecRef(pma.frame, (pma.end - start) / kPageSize);
@@ -90,10 +92,21 @@ bool MemoryManager::Impl::DropPmas(uint64_t start, uint64_t end) {
 Result<void> MemoryManager::Impl::UnmapRange(uint64_t start, uint64_t end) {
     if (!vmas.Intersects(start, end))
         return {};
-    (void)vmas.Remove(start, end);
+    for (const Vma& removed : vmas.Remove(start, end))
+        (void)WritebackShared(removed, removed.start, removed.end);
     if (DropPmas(start, end))
         TRY(mm.m_as->Unmap(start, end - start));
     return {};
+}
+
+Result<void> MemoryManager::Impl::WritebackShared(const Vma& vma, uint64_t start, uint64_t end) {
+    if (!vma.shared || vma.anonymous || !vma.file || !(vma.max_prot & PROT_WRITE))
+        return {};
+    start = std::max(start, vma.start);
+    end = std::min(end, vma.end);
+    if (start >= end)
+        return {};
+    return vma.file->Writeback(vma.offset_of(start), end - start);
 }
 
 Vma* MemoryManager::Impl::FindOrGrow(uint64_t addr) {

@@ -54,8 +54,13 @@ struct MemoryManager::Impl {
     }
 
     // ---- VMAs ----
-    // Unmaps [start, end): VMAs, frames, and the platform's mapping.
+    // Unmaps [start, end): VMAs, frames, and the platform's mapping. Shared file areas are
+    // written back first (WritebackShared).
     Result<void> UnmapRange(uint64_t start, uint64_t end);
+    // For a MAP_SHARED area of a file opened for writing: asks the file to write what the
+    // app changed in [start, end) (clipped to the area) back (Mappable::Writeback). Errors are
+    // the caller's to report (msync) or drop (munmap, exit: Linux writes back later, too).
+    Result<void> WritebackShared(const Vma& vma, uint64_t start, uint64_t end);
     // The VMA containing `addr`, growing a MAP_GROWSDOWN area down to it if allowed.
     Vma* FindOrGrow(uint64_t addr);
     uint64_t MmapBase() const;

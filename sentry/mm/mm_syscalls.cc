@@ -267,9 +267,12 @@ Result<void> MemoryManager::Msync(uint64_t addr, uint64_t length, int flags) {
     if (end == addr)
         return {};
     std::lock_guard lock(m_impl->lock);
-    // Shared file pages live in the page cache already: writeback is the file's business.
     if (!m_impl->vmas.Covers(addr, end))
         return Error(ENOMEM);
+    // Shared file pages are the page cache's frames: the file writes what changed back
+    // (MS_ASYNC too — there is no background writer to leave it to).
+    for (auto it = m_impl->vmas.FindNext(addr); it != m_impl->vmas.end() && it->second.start < end; ++it)
+        TRY(m_impl->WritebackShared(it->second, addr, end));
     return {};
 }
 
