@@ -1,8 +1,14 @@
 #include "fs/fd_table.h"
 
+#include "fs/lock/lock_hooks.h"
+
 #include <algorithm>
 
 namespace moat::fs {
+
+FdTable::~FdTable() { CloseAll(); }
+
+void FdTable::Closed(const File& file) const { ReleaseProcessLocks(file, this); }
 
 Result<std::shared_ptr<File>> FdTable::Get(int fd) {
     std::lock_guard lock(m_lock);
@@ -50,6 +56,8 @@ Result<int> FdTable::InstallAt(int fd, std::shared_ptr<File> file, bool cloexec,
         old = std::exchange(m_entries[fd].file, std::move(file));
         m_entries[fd].cloexec = cloexec;
     }
+    if (old)
+        Closed(*old);
     return fd;  // `old` is released here, outside m_lock
 }
 
@@ -64,6 +72,7 @@ Result<void> FdTable::Close(int fd) {
         while (!m_entries.empty() && !m_entries.back().file)
             m_entries.pop_back();
     }
+    Closed(*old);
     return {};
 }
 
@@ -84,6 +93,8 @@ void FdTable::CloseRange(unsigned first, unsigned last, bool cloexec_only) {
         while (!m_entries.empty() && !m_entries.back().file)
             m_entries.pop_back();
     }
+    for (auto& f : dropped)
+        Closed(*f);
 }
 
 Result<bool> FdTable::GetCloexec(int fd) {
@@ -110,16 +121,19 @@ Result<std::shared_ptr<FdTable>> FdTable::Fork() {
 
 void FdTable::CloseOnExec() {
     std::vector<std::shared_ptr<File>> dropped;
-    std::lock_guard lock(m_lock);
-    for (auto& e : m_entries) {
-        if (e.file && e.cloexec) {
-            dropped.push_back(std::move(e.file));
-            e.cloexec = false;
+    {
+        std::lock_guard lock(m_lock);
+        for (auto& e : m_entries) {
+            if (e.file && e.cloexec) {
+                dropped.push_back(std::move(e.file));
+                e.cloexec = false;
+            }
         }
+        while (!m_entries.empty() && !m_entries.back().file)
+            m_entries.pop_back();
     }
-    while (!m_entries.empty() && !m_entries.back().file)
-        m_entries.pop_back();
-    // `dropped` must outlive the lock: declared before it, destroyed after it.
+    for (auto& f : dropped)
+        Closed(*f);
 }
 
 void FdTable::CloseAll() {
@@ -128,6 +142,9 @@ void FdTable::CloseAll() {
         std::lock_guard lock(m_lock);
         dropped.swap(m_entries);
     }
+    for (auto& e : dropped)
+        if (e.file)
+            Closed(*e.file);
 }
 
 std::vector<int> FdTable::fds() {

@@ -23,6 +23,10 @@ inline constexpr int kMaxFds = 1 << 20;
 class FdTable {
 public:
     FdTable() = default;
+    // Closes what is left (releasing this process's POSIX locks on those files).
+    ~FdTable();
+    FdTable(const FdTable&) = delete;
+    FdTable& operator=(const FdTable&) = delete;
 
     // fds 0, 1, 2 referring to the sentry's own host stdin/stdout/stderr through files that
     // hold dups of those host fds (a TtyFile when the host fd is a terminal, a HostStreamFile
@@ -57,6 +61,10 @@ public:
     int count();
 
 private:
+    // Called for each file this table stopped referring to, after m_lock is dropped: the
+    // process's POSIX locks on it go (fs/lock/lock_hooks.h).
+    void Closed(const File& file) const;
+
     struct Entry {
         std::shared_ptr<File> file;
         bool cloexec = false;

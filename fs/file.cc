@@ -1,10 +1,17 @@
 #include "fs/file.h"
 
+#include "fs/inotify/notify.h"
+#include "fs/lock/lock_hooks.h"
 #include <poll.h>
 
 #include <limits>
 
 namespace moat::fs {
+
+File::~File() {
+    ReleaseDescriptionLocks(*this);
+    NotifyFile(*this, writable() ? IN_CLOSE_WRITE : IN_CLOSE_NOWRITE);
+}
 
 Result<InodeAttr> File::Stat() {
     if (!m_path)

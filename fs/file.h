@@ -41,7 +41,9 @@ public:
     explicit File(int status_flags) : m_status_flags(status_flags) {}
     File(int status_flags, VfsPath path) : m_status_flags(status_flags), m_path(std::move(path)) {}
     File(int status_flags, std::optional<VfsPath> path) : m_status_flags(status_flags), m_path(std::move(path)) {}
-    virtual ~File() = default;
+    // Releases the description's flock/OFD locks (fs/lock/lock_hooks.h) and reports the
+    // close to inotify.
+    virtual ~File();
     File(const File&) = delete;
     File& operator=(const File&) = delete;
 
@@ -58,7 +60,7 @@ public:
     // Where the file was opened in the mount tree; null for files outside it (stdio, pipes).
     const VfsPath* path() const { return m_path ? &*m_path : nullptr; }
     // The inode behind path(), or null.
-    Inode* inode() const { return m_path ? m_path->dentry->inode().get() : nullptr; }
+    Inode* inode() const { return m_path && m_path->dentry ? m_path->dentry->inode().get() : nullptr; }
     bool is_directory() const { return inode() && inode()->is_dir(); }
 
     // ---- Operations (the syscall layer has checked readable()/writable()/O_PATH) ----

@@ -59,6 +59,24 @@ private:
     size_t m_done = 0;
 };
 
+// At most `limit` bytes of another source (a write cut short by a seal, a splice of `len`).
+class LimitedSrc final : public IoSrc {
+public:
+    LimitedSrc(IoSrc& src, size_t limit) : m_src(src), m_limit(limit) {}
+    size_t remaining() const override { return m_src.remaining() < m_limit ? m_src.remaining() : m_limit; }
+    Result<size_t> Take(std::span<uint8_t> dst) override {
+        if (dst.size() > remaining())
+            dst = dst.first(remaining());
+        size_t n = TRY(m_src.Take(dst));
+        m_limit -= n;
+        return n;
+    }
+
+private:
+    IoSrc& m_src;
+    size_t m_limit;
+};
+
 // Reads through `read_chunk(buf, offset)` (a host pread, a page-cache copy…) into `dst` until
 // dst is full, the source hits end of file (a short chunk) or dst faults. Returns the bytes
 // delivered; the first error only if nothing was delivered.

@@ -3,6 +3,7 @@
 #include "fs/dev/devfs.h"
 #include "fs/devpts/filesystem.h"
 #include "fs/host/filesystem.h"
+#include "fs/inotify/notify.h"
 #include "fs/overlay/filesystem.h"
 #include "fs/pipe/pipe.h"
 #include "fs/tmpfs/filesystem.h"
@@ -118,6 +119,13 @@ Result<void> Vfs::MountSpecialFilesystems(const VfsOptions& opts) {
     if (!opts.memory_file)
         return {};
     m_memory_file.store(opts.memory_file, std::memory_order_release);
+    TmpfsOptions internal_opts;
+    internal_opts.size_limit = opts.tmpfs_size_limit;
+    internal_opts.memory_file = opts.memory_file;
+    auto internal = TmpfsFileSystem::Create(internal_opts);
+    m_filesystems.push_back(internal);
+    auto internal_root = Dentry::CreateRoot(TRY(internal->MakeRootInode()));
+    m_internal_root = VfsPath{std::make_shared<Mount>(-1, internal, internal_root, nullptr, nullptr, 0), internal_root};
     if (opts.mount_dev && dir_exists("/dev")) {
         auto dev = TRY(MountTmpfs("/dev", 0755, 1 << 20, kMountNoSuid | kMountNoExec));
         TRY(PopulateDevfs(*dev->root()->inode()));
@@ -292,8 +300,10 @@ Result<std::shared_ptr<File>> Vfs::OpenChecked(const FsCaller& caller, const Vfs
         return Error(EPERM);
 
     int status = StatusFlagsOf(flags);
-    if (inode.is_dir())
+    if (inode.is_dir()) {
+        NotifyPath(target, IN_OPEN);
         return std::shared_ptr<File>(std::make_shared<DirectoryFile>(status, target));
+    }
     std::shared_ptr<File> file;
     switch (inode.type()) {
     case S_IFCHR: file = TRY(m_devices->OpenChar(caller, attr.rdev, flags, target)); break;
@@ -318,7 +328,9 @@ Result<std::shared_ptr<File>> Vfs::OpenChecked(const FsCaller& caller, const Vfs
         req.mask = SetAttrRequest::kSize | SetAttrRequest::kMtime;
         req.mtime = FsNow();
         TRY(inode.SetAttr(caller, req));
+        NotifyPath(target, IN_MODIFY);
     }
+    NotifyPath(target, IN_OPEN);
     return file;
 }
 

@@ -9,6 +9,7 @@
 
 #include "fs/dev/char_devices.h"
 #include "fs/file.h"
+#include "fs/lock/file_locks.h"
 #include "fs/vfs/caller.h"
 #include "fs/vfs/mount.h"
 #include "fs/vfs/mount_table.h"
@@ -65,6 +66,11 @@ public:
 
     // The top of the mount tree.
     VfsPath root() const;
+    // The root of the sandbox's internal tmpfs, mounted nowhere (Linux's shm_mnt): memfd files
+    // live there. Invalid when the Vfs has no memory file.
+    VfsPath internal_root() const { return m_internal_root; }
+    // Which POSIX lock owner waits for which (F_SETLKW's EDEADLK), sandbox-wide.
+    LockWaitGraph& lock_waits() { return m_lock_waits; }
     MountTable& mount_table() { return m_mounts; }
 
     // Keeps `fs`, mounted by code outside Vfs::Create (fs/binds.cc), with the Vfs's own
@@ -145,6 +151,9 @@ private:
     Result<void> MountSpecialFilesystems(const VfsOptions& opts);
     // The new inode's owner and mode in `dir` (inode_init_owner).
     static NewInode NewInodeIn(const FsCaller& caller, const InodeAttr& dir, uint32_t mode);
+    // inotify events of a completed rename (vfs_namespace.cc).
+    void NotifyRename(const VfsPath& old_dir, const std::string& old_name, const VfsPath& new_dir,
+                      const std::string& new_name, Dentry& moved, Dentry* replaced, unsigned flags);
     // Creates the regular file `walker.last()` for open(O_CREAT) and returns its location.
     Result<VfsPath> CreateForOpen(PathWalker& walker, uint32_t mode);
     Result<std::shared_ptr<File>> OpenTmpFile(const FsCaller& caller, const VfsPath& dir, int flags, uint32_t mode);
@@ -162,6 +171,9 @@ private:
     std::unique_ptr<Devices> m_devices;
     std::mutex m_fifos_lock;
     std::map<const Inode*, std::weak_ptr<Pipe>> m_fifos;  // guarded by m_fifos_lock
+    LockWaitGraph m_lock_waits;
+    VfsPath m_internal_root;  // set up in Create, then immutable
+    std::atomic<uint32_t> m_next_cookie{1};  // inotify's rename cookies
     std::mutex m_filesystems_lock;  // guards m_filesystems after Create
     std::mutex m_rename_lock;  // serializes namespace changes (Linux's s_vfs_rename_mutex)
     Vfs() = default;

@@ -4,6 +4,7 @@
 // (EACCES). The sandbox's uid 0 holds CAP_CHOWN, CAP_FOWNER, CAP_FSETID and CAP_SYS_ADMIN.
 
 #include "fs/vfs.h"
+#include "fs/inotify/notify.h"
 #include "fs/vfs/permissions.h"
 
 #include <cstring>
@@ -79,7 +80,9 @@ Result<void> Vfs::Chmod(const FsCaller& caller, const VfsPath& target, uint32_t 
     // Without CAP_FSETID, a set-group-ID bit for a group the caller is not in is dropped.
     if (!IsRoot(caller) && !InGroup(caller, a.gid))
         req.mode &= ~S_ISGID;
-    return inode.SetAttr(caller, req);
+    TRY(inode.SetAttr(caller, req));
+    NotifyPath(target, IN_ATTRIB);
+    return {};
 }
 
 Result<void> Vfs::Chown(const FsCaller& caller, const VfsPath& target, uint32_t uid, uint32_t gid) {
@@ -113,7 +116,9 @@ Result<void> Vfs::Chown(const FsCaller& caller, const VfsPath& target, uint32_t 
     }
     if (req.mask == 0)
         return {};
-    return inode.SetAttr(caller, req);
+    TRY(inode.SetAttr(caller, req));
+    NotifyPath(target, IN_ATTRIB);
+    return {};
 }
 
 Result<void> Vfs::Truncate(const FsCaller& caller, const VfsPath& target, int64_t size, bool by_fd) {
@@ -133,7 +138,9 @@ Result<void> Vfs::Truncate(const FsCaller& caller, const VfsPath& target, int64_
     req.mask = SetAttrRequest::kSize | SetAttrRequest::kMtime;
     req.size = size;
     req.mtime = FsNow();
-    return inode.SetAttr(caller, req);
+    TRY(inode.SetAttr(caller, req));
+    NotifyPath(target, IN_MODIFY);
+    return {};
 }
 
 Result<void> Vfs::Utimes(const FsCaller& caller, const VfsPath& target, const struct timespec* times) {
@@ -163,7 +170,9 @@ Result<void> Vfs::Utimes(const FsCaller& caller, const VfsPath& target, const st
     // Both UTIME_OMIT still updates ctime in Linux only when something changes: nothing to do.
     if (req.mask == 0)
         return {};
-    return inode.SetAttr(caller, req);
+    TRY(inode.SetAttr(caller, req));
+    NotifyPath(target, IN_ATTRIB);
+    return {};
 }
 
 Result<std::string> Vfs::GetXattr(const FsCaller& caller, const VfsPath& target, const std::string& name) {
@@ -176,7 +185,9 @@ Result<void> Vfs::SetXattr(const FsCaller& caller, const VfsPath& target, const 
     if (target.mount->read_only())
         return Error(EROFS);
     TRY(XattrPermission(caller, target.inode(), name, true));
-    return target.inode().SetXattr(caller, name, value, flags);
+    TRY(target.inode().SetXattr(caller, name, value, flags));
+    NotifyPath(target, IN_ATTRIB);
+    return {};
 }
 
 Result<std::vector<std::string>> Vfs::ListXattr(const FsCaller& caller, const VfsPath& target) {
@@ -198,7 +209,9 @@ Result<void> Vfs::RemoveXattr(const FsCaller& caller, const VfsPath& target, con
     if (target.mount->read_only())
         return Error(EROFS);
     TRY(XattrPermission(caller, target.inode(), name, true));
-    return target.inode().RemoveXattr(caller, name);
+    TRY(target.inode().RemoveXattr(caller, name));
+    NotifyPath(target, IN_ATTRIB);
+    return {};
 }
 
 }  // namespace moat::fs

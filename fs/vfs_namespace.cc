@@ -9,6 +9,8 @@
 // another change.
 
 #include "fs/vfs.h"
+
+#include "fs/inotify/notify.h"
 #include "fs/vfs/filesystem.h"
 #include "fs/vfs/permissions.h"
 
@@ -155,6 +157,7 @@ Result<void> Vfs::Mknod(const FsCaller& caller, const VfsPath& root, const VfsPa
     n.rdev = (S_ISCHR(mode) || S_ISBLK(mode)) ? dev : 0;
     auto inode = TRY(dir.inode().Create(caller, walker.last(), n));
     CacheNew(dir, walker.last(), std::move(inode));
+    NotifyChild(dir.inode(), IN_CREATE, walker.last());
     return {};
 }
 
@@ -168,6 +171,7 @@ Result<void> Vfs::Mkdir(const FsCaller& caller, const VfsPath& root, const VfsPa
     NewInode n = NewInodeIn(caller, dir.inode().CachedAttr(), S_IFDIR | (mode & 01777));
     auto inode = TRY(dir.inode().Mkdir(caller, walker.last(), n));
     CacheNew(dir, walker.last(), std::move(inode));
+    NotifyChild(dir.inode(), IN_CREATE | IN_ISDIR, walker.last());
     return {};
 }
 
@@ -181,6 +185,7 @@ Result<void> Vfs::Symlink(const FsCaller& caller, const VfsPath& root, const Vfs
     NewInode n = NewInodeIn(caller, dir.inode().CachedAttr(), S_IFLNK | 0777);
     auto inode = TRY(dir.inode().Symlink(caller, walker.last(), target, n));
     CacheNew(dir, walker.last(), std::move(inode));
+    NotifyChild(dir.inode(), IN_CREATE, walker.last());
     return {};
 }
 
@@ -208,6 +213,8 @@ Result<void> Vfs::Link(const FsCaller& caller, const VfsPath& old, const VfsPath
         return Error(EPERM);
     TRY(dir.inode().Link(caller, walker.last(), inode));
     CacheNew(dir, walker.last(), old.dentry->inode());
+    NotifyInode(inode, IN_ATTRIB);  // the link count changed
+    NotifyChild(dir.inode(), IN_CREATE, walker.last());
     return {};
 }
 
@@ -230,6 +237,10 @@ Result<void> Vfs::Unlink(const FsCaller& caller, const VfsPath& root, const VfsP
         return Error(EBUSY);
     TRY(dir.inode().Unlink(caller, walker.last()));
     Forget(dir, walker.last(), *victim);
+    NotifyInode(victim->ino(), IN_ATTRIB);
+    if (victim->ino().CachedAttr().nlink == 0)
+        NotifyRemoved(victim->ino());
+    NotifyChild(dir.inode(), IN_DELETE, walker.last());
     return {};
 }
 
@@ -255,6 +266,8 @@ Result<void> Vfs::Rmdir(const FsCaller& caller, const VfsPath& root, const VfsPa
         return Error(EBUSY);
     TRY(dir.inode().Rmdir(caller, walker.last()));
     Forget(dir, walker.last(), *victim);
+    NotifyRemoved(victim->ino());
+    NotifyChild(dir.inode(), IN_DELETE | IN_ISDIR, walker.last());
     return {};
 }
 
@@ -337,7 +350,30 @@ Result<void> Vfs::Rename(const FsCaller& caller, const VfsPath& root, const VfsP
     }
     old_d->MoveTo(new_dir.dentry, new_name);
     new_dir.dentry->ReplaceChild(old_d);
+    NotifyRename(old_dir, old_name, new_dir, new_name, *old_d, new_d.get(), flags);
     return {};
+}
+
+void Vfs::NotifyRename(const VfsPath& old_dir, const std::string& old_name, const VfsPath& new_dir,
+                       const std::string& new_name, Dentry& moved, Dentry* replaced, unsigned flags) {
+    // fsnotify_move: MOVED_FROM/MOVED_TO sharing a cookie, ATTRIB on a replaced target, then
+    // MOVE_SELF; an exchange moves both ways.
+    auto move = [&](const VfsPath& from, const std::string& from_name, const VfsPath& to,
+                    const std::string& to_name, Dentry& d, Dentry* target) {
+        uint32_t isdir = d.ino().is_dir() ? IN_ISDIR : 0;
+        uint32_t cookie = m_next_cookie.fetch_add(1, std::memory_order_relaxed);
+        NotifyChild(from.inode(), IN_MOVED_FROM | isdir, from_name, cookie);
+        NotifyChild(to.inode(), IN_MOVED_TO | isdir, to_name, cookie);
+        if (target)
+            NotifyInode(target->ino(), IN_ATTRIB);
+        NotifyInode(d.ino(), IN_MOVE_SELF);
+    };
+    bool exchange = (flags & kRenameExchange) != 0;
+    if (exchange && replaced)
+        move(new_dir, new_name, old_dir, old_name, *replaced, nullptr);
+    move(old_dir, old_name, new_dir, new_name, moved, exchange ? nullptr : replaced);
+    if (!exchange && replaced && replaced->ino().CachedAttr().nlink == 0)
+        NotifyRemoved(replaced->ino());
 }
 
 Result<VfsPath> Vfs::CreateForOpen(PathWalker& walker, uint32_t mode) {
@@ -350,6 +386,7 @@ Result<VfsPath> Vfs::CreateForOpen(PathWalker& walker, uint32_t mode) {
         dir.dentry->ReplaceChild(child);
         dir.mount->filesystem().dentry_cache().Touch(child);
     }
+    NotifyChild(dir.inode(), IN_CREATE, walker.last());
     return VfsPath{dir.mount, std::move(child)};
 }
 

@@ -3,6 +3,7 @@
 #include "fs/fd_table.h"
 #include "fs/task_fs.h"
 #include "sentry/kernel/task.h"
+#include "syscalls/fcntl_ops.h"
 #include "syscalls/handlers.h"
 
 #include <fcntl.h>
@@ -77,9 +78,10 @@ SyscallResult sys_dup2(kernel::Task& task, const SyscallArgs& args) {
     return sys_dup3(task, dup3_args);
 }
 
-// Implements Linux fcntl(2) for F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL and
-// F_SETFL. Differs: locks, leases, owners, pipe sizes and seals are not implemented (EINVAL).
-// FIXME(#fs-fcntl-locks)
+// Implements Linux fcntl(2) for F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL,
+// the record locks (F_GETLK/F_SETLK/F_SETLKW and the F_OFD_* ones, sys_lock.cc) and memfd seals
+// (F_ADD_SEALS/F_GET_SEALS, sys_memfd.cc). Differs: leases, owners and pipe sizes are not
+// implemented (EINVAL). FIXME(#fs-fcntl-owners)
 SyscallResult sys_fcntl(kernel::Task& task, const SyscallArgs& args) {
     int fd = arg_int(args, 0);
     int cmd = arg_int(args, 1);
@@ -106,6 +108,16 @@ SyscallResult sys_fcntl(kernel::Task& task, const SyscallArgs& args) {
         file->set_status_flags((flags & ~kSetflMask) | (want & kSetflMask));
         return 0;
     }
+    case F_GETLK:
+    case F_SETLK:
+    case F_SETLKW:
+    case F_OFD_GETLK:
+    case F_OFD_SETLK:
+    case F_OFD_SETLKW:
+        return FcntlLock(task, file, cmd, mm::UserAddr(arg));
+    case F_ADD_SEALS:
+    case F_GET_SEALS:
+        return FcntlSeals(task, file, cmd, arg);
     default:
         return Error(EINVAL);
     }

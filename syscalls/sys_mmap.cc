@@ -2,6 +2,7 @@
 
 #include "fs/fd_table.h"
 #include "fs/file.h"
+#include "fs/memfd/memfd.h"
 #include "sentry/kernel/task.h"
 #include "sentry/mm/memory_manager.h"
 #include "sentry/kernel/thread_group.h"
@@ -49,6 +50,16 @@ SyscallResult sys_mmap(kernel::Task& t, const SyscallArgs& a) {
             req.max_prot |= PROT_READ;
         if (file->writable())
             req.max_prot |= PROT_WRITE;
+        // memfd seals: a write-sealed file has no writable shared mappings (EPERM, and never
+        // by mprotect either); a writable one is counted for F_SEAL_WRITE's EBUSY.
+        if (type != MAP_PRIVATE && file->writable()) {
+            if (fs::Seals* seals = fs::SealsOf(*file); seals && seals->denies_shared_write()) {
+                if (prot & PROT_WRITE)
+                    return Error(EPERM);
+                req.max_prot &= ~PROT_WRITE;
+            }
+            req.file = TRY(fs::SealCheckedMappable(*file, std::move(req.file), (prot & PROT_WRITE) != 0));
+        }
     } else if (flags & MAP_HUGETLB) {
         if (req.length == 0)
             return Error(EINVAL);

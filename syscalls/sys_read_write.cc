@@ -3,6 +3,7 @@
 // (fs::kIoChunk); app memory is touched only through the MemoryManager.
 
 #include "fs/file.h"
+#include "fs/inotify/notify.h"
 #include "fs/task_fs.h"
 #include "fs/user_io.h"
 #include "sentry/kernel/task.h"
@@ -39,9 +40,10 @@ uint64_t Total(const std::vector<fs::UserSegment>& segs) {
 // `pos` < 0 means "at the file offset".
 SyscallResult DoRead(kernel::Task& task, fs::File& file, std::vector<fs::UserSegment> segs, int64_t pos) {
     fs::UserIoDst dst(task.mm(), std::move(segs));
-    if (pos < 0)
-        return TRY(file.Read(dst));
-    return TRY(file.PRead(dst, static_cast<uint64_t>(pos)));
+    size_t n = pos < 0 ? TRY(file.Read(dst)) : TRY(file.PRead(dst, static_cast<uint64_t>(pos)));
+    if (n > 0)
+        fs::NotifyFile(file, IN_ACCESS);
+    return n;
 }
 
 SyscallResult DoWrite(kernel::Task& task, fs::File& file, std::vector<fs::UserSegment> segs, int64_t pos) {
@@ -50,6 +52,8 @@ SyscallResult DoWrite(kernel::Task& task, fs::File& file, std::vector<fs::UserSe
     // A write to a pipe or stream nobody reads: EPIPE, and SIGPIPE as Linux sends it.
     if (!written.ok() && written.error() == EPIPE)
         kernel::SendSignalToGroup(task, SIGPIPE);
+    if (written.ok() && *written > 0)
+        fs::NotifyFile(file, IN_MODIFY);
     return TRY(std::move(written));
 }
 

@@ -51,6 +51,11 @@ size_t Pipe::bytes_available() {
     return m_data.size();
 }
 
+size_t Pipe::free_space() {
+    std::lock_guard lock(m_lock);
+    return kCapacity - m_data.size();
+}
+
 void Pipe::NotifyAll(uint32_t events) {
     m_cv.notify_all();
     m_waiters.Notify();
@@ -111,6 +116,26 @@ Result<size_t> Pipe::Read(IoDst& dst, bool nonblock) {
         NotifyAll(POLLOUT | POLLWRNORM);
     }
     // The bytes left the pipe; a fault copying them out loses them, as on Linux.
+    return dst.Put(chunk);
+}
+
+Result<size_t> Pipe::Peek(IoDst& dst, bool nonblock) {
+    size_t want = std::min(dst.remaining(), kCapacity);
+    if (want == 0)
+        return size_t{0};
+    std::vector<uint8_t> chunk;
+    {
+        std::unique_lock lock(m_lock);
+        while (m_data.empty()) {
+            if (m_writers == 0)
+                return size_t{0};
+            if (nonblock)
+                return Error(EAGAIN);
+            TRY(Wait(lock, [&] { return !m_data.empty() || m_writers == 0; }));
+        }
+        size_t n = std::min(want, m_data.size());
+        chunk.assign(m_data.begin(), m_data.begin() + static_cast<ptrdiff_t>(n));
+    }
     return dst.Put(chunk);
 }
 

@@ -32,7 +32,11 @@ public:
 
     Result<size_t> Read(IoDst& dst, bool nonblock);
     Result<size_t> Write(IoSrc& src, bool nonblock);
+    // tee(2): like Read (waits the same way) but the bytes stay in the pipe.
+    Result<size_t> Peek(IoDst& dst, bool nonblock);
     size_t bytes_available();
+    // Bytes a write could add now without waiting.
+    size_t free_space();
     // poll(2) of an end: Linux's pipe_poll (POLLHUP for a reader once no writer is left,
     // POLLERR for a writer once no reader is left).
     uint32_t Readiness(bool reader, bool writer);
@@ -77,6 +81,9 @@ public:
     Result<size_t> Read(IoDst& dst) override;
     Result<size_t> Write(IoSrc& src) override;
     Result<int64_t> BytesReadable() override;
+    // splice/tee/vmsplice move data through the pipe itself.
+    Pipe& pipe() { return *m_pipe; }
+    bool is_writer() const { return m_writer; }
     uint32_t Readiness(uint32_t interest) override;
     std::shared_ptr<kernel::EventQueue> event_queue() override { return m_pipe->events(); }
     std::string anon_name() const override { return "pipe:[" + std::to_string(m_pipe->ino()) + "]"; }

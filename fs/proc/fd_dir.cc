@@ -79,8 +79,13 @@ public:
 
     Result<std::string> ReadLink(const FsCaller& caller) override {
         auto file = TRY(Target(caller));
-        if (const VfsPath* path = file->path())
-            return PathFrom(*path, caller.task->fs_context().root());
+        if (const VfsPath* path = file->path()) {
+            std::string out = PathFrom(*path, caller.task->fs_context().root());
+            // d_path: a name that no longer leads here (unlinked, a memfd) says so.
+            if (path->dentry->dead())
+                out += " (deleted)";
+            return out;
+        }
         return file->anon_name();
     }
     bool is_magic_link() const override { return true; }

@@ -42,12 +42,16 @@ void TmpfsRegularInode::FillDataAttr(InodeAttr& attr) {
 Result<void> TmpfsRegularInode::Resize(int64_t size) {
     if (size < 0)
         return Error(EINVAL);
+    TRY(m_seals.CheckResize(m_pages->size(), static_cast<uint64_t>(size)));
     m_pages->Resize(static_cast<uint64_t>(size));
     return {};
 }
 
 Result<size_t> TmpfsRegularInode::WriteAt(IoSrc& src, uint64_t offset, bool append, uint64_t* end) {
-    size_t n = TRY(m_pages->Write(src, offset, append, end));
+    uint64_t size = m_pages->size();
+    uint64_t allowed = TRY(m_seals.WritableLength(append ? size : offset, src.remaining(), size));
+    LimitedSrc limited(src, allowed);
+    size_t n = TRY(m_pages->Write(limited, offset, append, end));
     if (n > 0)
         Touch(/*modified=*/true);
     return n;
@@ -57,6 +61,8 @@ Result<void> TmpfsRegularInode::Fallocate(int mode, int64_t offset, int64_t len)
     if (offset < 0 || len <= 0)
         return Error(EINVAL);
     auto off = static_cast<uint64_t>(offset), n = static_cast<uint64_t>(len);
+    if (mode == 0 || mode == FALLOC_FL_KEEP_SIZE || mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE))
+        TRY(m_seals.CheckFallocate((mode & FALLOC_FL_PUNCH_HOLE) != 0, off, n, m_pages->size()));
     switch (mode) {
     case 0:
     case FALLOC_FL_KEEP_SIZE:

@@ -3,6 +3,7 @@
 // TmpfsRegularFile, its open file description (read/write/seek/fallocate/mmap).
 
 #include "fs/file.h"
+#include "fs/memfd/seals.h"
 #include "fs/tmpfs/inode.h"
 #include "fs/tmpfs/pages.h"
 
@@ -17,6 +18,8 @@ public:
     Result<std::shared_ptr<File>> Open(const FsCaller&, const VfsPath& path, int flags) override;
 
     const std::shared_ptr<TmpfsPages>& pages() const { return m_pages; }
+    // memfd seals (every tmpfs file has them; fs/memfd/seals.h).
+    Seals& seals() { return m_seals; }
 
     // Data access for the file and for the overlay's copy-up; both update the times as
     // Linux does (a write sets mtime and ctime).
@@ -32,6 +35,7 @@ protected:
 
 private:
     const std::shared_ptr<TmpfsPages> m_pages;
+    Seals m_seals;
 };
 
 class TmpfsRegularFile final : public File {
@@ -41,6 +45,7 @@ public:
 
     // A Mappable over the file's own pages, named by the path this file was opened with.
     std::shared_ptr<mm::Mappable> mappable() override;
+    const std::shared_ptr<TmpfsRegularInode>& tmpfs_inode() const { return m_inode; }
     Result<size_t> PRead(IoDst& dst, uint64_t offset) override;
     Result<size_t> Write(IoSrc& src) override;
     // Like Linux, a pwrite on an O_APPEND file appends.

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <list>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -62,6 +63,9 @@ public:
     dev_t anon_dev() const { return m_anon_dev; }
 
     DentryCache& dentry_cache() { return m_dcache; }
+    // inotify watches on this filesystem's directories: while 0, an event on a file need not
+    // look for a watching parent (fs/inotify/notify.cc).
+    std::atomic<int>& watched_dirs() { return m_watched_dirs; }
 
 protected:
     explicit FileSystem(size_t dcache_capacity = 1024);
@@ -69,6 +73,7 @@ protected:
 private:
     dev_t m_anon_dev;
     DentryCache m_dcache;
+    std::atomic<int> m_watched_dirs{0};
 };
 
 }  // namespace moat::fs

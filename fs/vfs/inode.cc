@@ -1,5 +1,7 @@
 #include "fs/vfs/inode.h"
 
+#include "fs/inotify/inotify.h"
+#include "fs/lock/file_locks.h"
 #include "fs/vfs/mount.h"
 
 #include <dirent.h>
@@ -18,6 +20,29 @@ uint8_t DirentTypeOf(uint32_t mode) {
     default: return DT_UNKNOWN;
     }
 }
+
+Inode::~Inode() {
+    delete m_file_locks.load(std::memory_order_acquire);
+    delete m_watchers.load(std::memory_order_acquire);
+}
+
+namespace {
+// The object at `slot`, created on first use; a thread that loses the race frees its own.
+template <typename T>
+T& CreateOnce(std::atomic<T*>& slot) {
+    T* cur = slot.load(std::memory_order_acquire);
+    if (cur)
+        return *cur;
+    auto fresh = std::make_unique<T>();
+    if (slot.compare_exchange_strong(cur, fresh.get(), std::memory_order_acq_rel))
+        return *fresh.release();
+    return *cur;
+}
+}  // namespace
+
+FileLocks& Inode::file_locks() { return CreateOnce(m_file_locks); }
+
+InodeWatchers& Inode::watchers() { return CreateOnce(m_watchers); }
 
 Result<std::shared_ptr<Inode>> Inode::Lookup(const FsCaller&, const std::string&) { return Error(ENOTDIR); }
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -90,7 +91,7 @@ struct timespec FsNow();
 class Inode : public std::enable_shared_from_this<Inode> {
 public:
     Inode(std::shared_ptr<FileSystem> fs, uint32_t type) : m_fs(std::move(fs)), m_type(type & S_IFMT) {}
-    virtual ~Inode() = default;
+    virtual ~Inode();
     Inode(const Inode&) = delete;
     Inode& operator=(const Inode&) = delete;
 
@@ -159,9 +160,19 @@ public:
     virtual Result<std::vector<std::string>> ListXattr(const FsCaller&);
     virtual Result<void> RemoveXattr(const FsCaller&, const std::string& name);
 
+    // ---- Advisory locks (fs/lock/): created on first use, so a file nobody locks pays one
+    // atomic load on close. ----
+    FileLocks* file_locks_if_any() const { return m_file_locks.load(std::memory_order_acquire); }
+    FileLocks& file_locks();
+    // ---- inotify watchers (fs/inotify/): likewise created by the first watch. ----
+    InodeWatchers* watchers_if_any() const { return m_watchers.load(std::memory_order_acquire); }
+    InodeWatchers& watchers();
+
 private:
     const std::shared_ptr<FileSystem> m_fs;  // an inode keeps its filesystem alive
     const uint32_t m_type;
+    std::atomic<FileLocks*> m_file_locks{nullptr};   // owned; deleted by ~Inode
+    std::atomic<InodeWatchers*> m_watchers{nullptr};  // owned; deleted by ~Inode
 };
 
 }  // namespace moat::fs
