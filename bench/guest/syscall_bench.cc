@@ -9,6 +9,7 @@
 // bench/compare parses that format; keep it stable.
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <pthread.h>
 #include <sys/syscall.h>
@@ -62,6 +63,42 @@ bool Stat() {
     return true;
 }
 
+// A 64 KiB scratch file in /tmp (the sandbox's tmpfs under moat), made on first use and unlinked at
+// once so nothing is left behind; its descriptor stays open for the life of the program.
+constexpr size_t kBlock = 64 * 1024;
+
+int ScratchFd() {
+    static int const fd = [] {
+        char path[] = "/tmp/syscall_bench-XXXXXX";
+        int made = mkstemp(path);
+        if (made < 0) return -1;
+        unlink(path);
+        static char block[kBlock];
+        memset(block, 'm', sizeof block);
+        if (pwrite(made, block, sizeof block, 0) != static_cast<ssize_t>(sizeof block)) return -1;
+        return made;
+    }();
+    return fd;
+}
+
+bool Write64K() {
+    static char block[kBlock];
+    int fd = ScratchFd();
+    if (fd < 0) return false;
+    block[0] = static_cast<char>(g_sink);
+    if (pwrite(fd, block, sizeof block, 0) != static_cast<ssize_t>(sizeof block)) return false;
+    return true;
+}
+
+bool Pread64K() {
+    static char block[kBlock];
+    int fd = ScratchFd();
+    if (fd < 0) return false;
+    if (pread(fd, block, sizeof block, 0) != static_cast<ssize_t>(sizeof block)) return false;
+    g_sink = g_sink + static_cast<uint64_t>(block[kBlock - 1]);
+    return true;
+}
+
 bool ForkWait() {
     pid_t pid = fork();
     if (pid < 0) return false;
@@ -98,6 +135,8 @@ constexpr Workload kWorkloads[] = {
     {"clock_gettime", ClockGettime},
     {"open_read_close", OpenReadClose},
     {"stat", Stat},
+    {"write_64k", Write64K},
+    {"pread_64k", Pread64K},
     {"fork_wait", ForkWait},
     {"fork_exec_wait", ForkExecWait},
     {"thread_create_join", ThreadCreateJoin},
