@@ -147,11 +147,8 @@ Result<void> UnixSocket::Bind(const SockAddr& addr) {
     kernel::Task* task = kernel::Task::Current();
     if (!task)
         return Error(EINVAL);
-    {
-        std::lock_guard lock(m_space->lock());
-        if (!m_ep->addr.empty())
-            return Error(EINVAL);
-    }
+    // As unix_bind_bsd: the node first (EADDRINUSE wins), then "already bound" (EINVAL, and
+    // the new node goes again).
     std::string path = PathOf(addr);
     auto at = TRY(fs::WalkStartOf(*task, AT_FDCWD, path));
     uint32_t mode = S_IFSOCK | (0777 & ~task->fs_context().umask());
@@ -159,9 +156,12 @@ Result<void> UnixSocket::Bind(const SockAddr& addr) {
     if (!made.ok())
         return Error(made.error() == EEXIST ? EADDRINUSE : made.error());
     auto resolved = TRY(ResolveSocketPath(*task, path, false));
-    std::lock_guard lock(m_space->lock());
-    if (!m_ep->addr.empty())
+    std::unique_lock lock(m_space->lock());
+    if (!m_ep->addr.empty()) {
+        lock.unlock();
+        (void)task->fs_context().vfs().Unlink(fs::CallerOf(*task), at.root, at.start, path);
         return Error(EINVAL);
+    }
     m_ep->addr = addr.substr(0, kSunPathOffset) + path + '\0';
     m_space->BindPath(m_ep, resolved.key, std::move(resolved.path));
     return {};
