@@ -225,8 +225,10 @@ Result<std::shared_ptr<UnixEndpoint>> UnixSocket::FindPeer(const SockAddr& addr)
     }
     if (!other)
         return Error(ECONNREFUSED);
+    // A path names one socket (EPROTOTYPE for the wrong type); abstract names are looked up
+    // per type, so another type's name is not found.
     if (other->type != m_ep->type)
-        return Error(EPROTOTYPE);
+        return Error(IsAbstract(addr) ? ECONNREFUSED : EPROTOTYPE);
     return other;
 }
 
