@@ -80,6 +80,13 @@ constexpr Note kNotes[] = {
     {"timerfd_create", Support::Partial, "the alarm clocks behave as CLOCK_REALTIME/CLOCK_BOOTTIME"},
     {"timerfd_settime", Support::Partial, "TFD_TIMER_CANCEL_ON_SET accepted; the sandbox's clock is never set"},
     {"select", Support::Partial, "nfds truncated to an estimate of Linux's fd-array size"},
+    {"socket", Support::Partial, "AF_UNIX only; every other family EAFNOSUPPORT until Moat's own stack (#6)"},
+    {"socketpair", Support::Partial, "AF_UNIX only (#6)"},
+    {"setsockopt", Support::Partial, "SOL_SOCKET options of unix sockets; other levels EOPNOTSUPP"},
+    {"getsockopt", Support::Partial, "SOL_SOCKET options of unix sockets; other levels EOPNOTSUPP"},
+    {"sendmsg", Support::Partial, "SCM_RIGHTS, SCM_CREDENTIALS; no MSG_OOB; fds in flight in a cycle are never collected"},
+    {"recvmsg", Support::Partial, "SCM_RIGHTS, SCM_CREDENTIALS; no MSG_OOB, MSG_ERRQUEUE or SO_PEEK_OFF"},
+    {"recvmmsg", Support::Partial, "the timeout is checked after each message and not written back"},
 };
 
 std::vector<SyscallEntry> BuildTable() {

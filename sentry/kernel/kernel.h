@@ -32,6 +32,9 @@ class ProcessTree;
 namespace moat::loader {
 class Vdso;
 }
+namespace moat::net {
+class UnixSpace;
+}
 namespace moat::kernel {
 
 struct KernelOptions {
@@ -67,6 +70,8 @@ public:
     loader::Vdso& vdso() { return *m_vdso; }
     FutexTable& futexes() { return m_futexes; }
     ProcessTree& processes() { return *m_processes; }
+    // The sandbox's AF_UNIX sockets (abstract names, bound paths).
+    const std::shared_ptr<net::UnixSpace>& unix_space() { return m_unix_space; }
     const KernelOptions& options() const { return m_options; }
 
     void set_syscall_dispatcher(SyscallDispatcher d) { m_dispatcher = d; }
@@ -106,6 +111,7 @@ private:
     SyscallDispatcher m_dispatcher = nullptr;
     FutexTable m_futexes;
     std::atomic<uint64_t> m_next_anon_ino{4096};
+    std::shared_ptr<net::UnixSpace> m_unix_space;
     // After the timekeeper: its thread (which reads the clocks) ends first.
     std::unique_ptr<TimerQueue> m_timer_queue;
 

@@ -1,0 +1,156 @@
+// SOL_SOCKET options of unix sockets (Linux's sock_setsockopt / sk_getsockopt, the part that
+// applies to AF_UNIX).
+
+#include "net/unix/unix_socket.h"
+
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace moat::net {
+
+namespace {
+
+// net.core.wmem_max / rmem_max, and Linux's floors (SOCK_MIN_SNDBUF / SOCK_MIN_RCVBUF).
+constexpr int kBufMax = 212992;
+constexpr int kMinSndbuf = 4608;
+constexpr int kMinRcvbuf = 2304;
+
+template <typename T>
+std::string Bytes(const T& v) {
+    return std::string(reinterpret_cast<const char*>(&v), sizeof(v));
+}
+
+Result<int> IntValue(const std::string& value) {
+    if (value.size() < sizeof(int))
+        return Error(EINVAL);
+    int v;
+    memcpy(&v, value.data(), sizeof(v));
+    return v;
+}
+
+// sock_set_timeout: EINVAL for a short value, EDOM for bad microseconds; a negative time is
+// zero, and zero means forever.
+Result<std::optional<std::chrono::nanoseconds>> TimeoutValue(const std::string& value) {
+    if (value.size() < sizeof(timeval))
+        return Error(EINVAL);
+    timeval tv;
+    memcpy(&tv, value.data(), sizeof(tv));
+    if (tv.tv_usec < 0 || tv.tv_usec >= 1000000)
+        return Error(EDOM);
+    if (tv.tv_sec < 0 || (tv.tv_sec == 0 && tv.tv_usec == 0))
+        return std::optional<std::chrono::nanoseconds>();
+    return std::optional(std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec));
+}
+
+std::string TimeoutBytes(const std::optional<std::chrono::nanoseconds>& t) {
+    timeval tv{};
+    if (t) {
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(*t).count();
+        tv.tv_sec = us / 1000000;
+        tv.tv_usec = us % 1000000;
+    }
+    return Bytes(tv);
+}
+
+}  // namespace
+
+Result<void> UnixSocket::SetSockOpt(int level, int name, const std::string& value) {
+    if (level != SOL_SOCKET)
+        return Error(EOPNOTSUPP);
+    std::lock_guard lock(m_space->lock());
+    UnixEndpoint& ep = *m_ep;
+    switch (name) {
+    case SO_RCVTIMEO_OLD: ep.rcvtimeo = TRY(TimeoutValue(value)); return {};
+    case SO_SNDTIMEO_OLD: ep.sndtimeo = TRY(TimeoutValue(value)); return {};
+    case SO_LINGER: {
+        if (value.size() < sizeof(linger))
+            return Error(EINVAL);
+        linger l;
+        memcpy(&l, value.data(), sizeof(l));
+        ep.linger_onoff = l.l_onoff != 0;
+        ep.linger_secs = l.l_linger;
+        return {};
+    }
+    default: break;
+    }
+    int v = TRY(IntValue(value));
+    switch (name) {
+    case SO_PASSCRED: ep.passcred = v != 0; return {};
+    case SO_REUSEADDR: ep.reuseaddr = v != 0; return {};
+    case SO_SNDBUF:
+    case SO_SNDBUFFORCE: {
+        unsigned u = std::min<unsigned>(static_cast<unsigned>(v), kBufMax);
+        ep.sndbuf = std::max<int>(static_cast<int>(u * 2), kMinSndbuf);
+        ep.Notify();
+        return {};
+    }
+    case SO_RCVBUF:
+    case SO_RCVBUFFORCE: {
+        unsigned u = std::min<unsigned>(static_cast<unsigned>(v), kBufMax);
+        ep.rcvbuf = std::max<int>(static_cast<int>(u * 2), kMinRcvbuf);
+        return {};
+    }
+    // Accepted and without effect on a unix socket, as on Linux.
+    case SO_KEEPALIVE:
+    case SO_BROADCAST:
+    case SO_DONTROUTE:
+    case SO_OOBINLINE:
+    case SO_PRIORITY:
+    case SO_RCVLOWAT:
+    case SO_REUSEPORT:
+    case SO_TIMESTAMP_OLD:
+    case SO_TIMESTAMPNS_OLD: return {};
+    case SO_TYPE:
+    case SO_PROTOCOL:
+    case SO_DOMAIN:
+    case SO_ERROR:
+    case SO_ACCEPTCONN:
+    case SO_PEERCRED: return Error(ENOPROTOOPT);
+    default: return Error(ENOPROTOOPT);
+    }
+}
+
+Result<std::string> UnixSocket::GetSockOpt(int level, int name) {
+    if (level != SOL_SOCKET)
+        return Error(EOPNOTSUPP);
+    std::lock_guard lock(m_space->lock());
+    UnixEndpoint& ep = *m_ep;
+    switch (name) {
+    case SO_TYPE: return Bytes(ep.type);
+    case SO_DOMAIN: return Bytes(static_cast<int>(AF_UNIX));
+    case SO_PROTOCOL: return Bytes(0);
+    case SO_ERROR: {
+        int e = ep.error;
+        ep.error = 0;
+        return Bytes(e);
+    }
+    case SO_ACCEPTCONN: return Bytes(static_cast<int>(ep.state == UnixEndpoint::State::kListening));
+    case SO_PASSCRED: return Bytes(static_cast<int>(ep.passcred));
+    case SO_REUSEADDR: return Bytes(static_cast<int>(ep.reuseaddr));
+    case SO_SNDBUF: return Bytes(ep.sndbuf);
+    case SO_RCVBUF: return Bytes(ep.rcvbuf);
+    case SO_RCVTIMEO_OLD: return TimeoutBytes(ep.rcvtimeo);
+    case SO_SNDTIMEO_OLD: return TimeoutBytes(ep.sndtimeo);
+    case SO_LINGER: {
+        linger l{ep.linger_onoff, ep.linger_secs};
+        return Bytes(l);
+    }
+    case SO_PEERCRED: {
+        ucred c{ep.peercred.pid, ep.peercred.uid, ep.peercred.gid};
+        return Bytes(c);
+    }
+    case SO_KEEPALIVE:
+    case SO_BROADCAST:
+    case SO_DONTROUTE:
+    case SO_OOBINLINE:
+    case SO_PRIORITY:
+    case SO_REUSEPORT: return Bytes(0);
+    case SO_RCVLOWAT: return Bytes(1);
+    default: return Error(ENOPROTOOPT);
+    }
+}
+
+}  // namespace moat::net
