@@ -161,14 +161,18 @@ Result<uint32_t> SystrapStub::AllocSlot() {
     if (dead())
         return Errno(ESRCH);
     uint32_t index = 0;
-    while (index < m_slot_used.size() && m_slot_used[index])
-        ++index;
+    for (; index < m_slots.size(); ++index) {
+        if (m_slots[index] == SlotUse::Free)
+            break;
+        if (m_slots[index] == SlotUse::Exiting && Slot(index).tid.load(std::memory_order_acquire) == 0)
+            break;  // its thread is gone: the kernel cleared the tid word at exit
+    }
     if (index >= kMaxSlots)
         return Errno(EAGAIN);
-    if (index == m_slot_used.size())
-        m_slot_used.push_back(true);
+    if (index == m_slots.size())
+        m_slots.push_back(SlotUse::Used);
     else
-        m_slot_used[index] = true;
+        m_slots[index] = SlotUse::Used;
     std::memset(SlotBytes(index), 0, sizeof(SlotHeader));
     SlotHeader& slot = Slot(index);
     slot.altstack_sp = SlotAddress(index) + SYSTRAP_SLOT_ALTSTACK;
@@ -179,8 +183,14 @@ Result<uint32_t> SystrapStub::AllocSlot() {
 
 void SystrapStub::FreeSlot(uint32_t index) {
     std::lock_guard lock(m_slot_lock);
-    if (index < m_slot_used.size())
-        m_slot_used[index] = false;
+    if (index < m_slots.size())
+        m_slots[index] = SlotUse::Free;
+}
+
+void SystrapStub::RetireSlot(uint32_t index) {
+    std::lock_guard lock(m_slot_lock);
+    if (index < m_slots.size())
+        m_slots[index] = SlotUse::Exiting;
 }
 
 Result<pid_t> SystrapStub::CloneThread(uint32_t slot) {
@@ -197,12 +207,6 @@ void SystrapStub::Kill() {
         ::syscall(SYS_pidfd_send_signal, m_pidfd.get(), SIGKILL, nullptr, 0);
 }
 
-void SystrapStub::KillAndWait() {
-    Kill();
-    if (m_pid > 0)
-        SpinThenWait(Reply().ready, nullptr, 0, [](uint32_t v) { return v != 1; });
-}
-
 void SystrapStub::MarkDead() {
     std::lock_guard lock(m_slot_lock);
     m_dead.store(true, std::memory_order_release);
@@ -211,8 +215,8 @@ void SystrapStub::MarkDead() {
     FutexWake(reply.ready);
     reply.done.store(kDeadSeq);
     FutexWake(reply.done);
-    for (uint32_t i = 0; i < m_slot_used.size(); ++i) {
-        if (!m_slot_used[i])
+    for (uint32_t i = 0; i < m_slots.size(); ++i) {
+        if (m_slots[i] == SlotUse::Free)
             continue;
         Slot(i).state.store(kStateDead);
         FutexWake(Slot(i).state);

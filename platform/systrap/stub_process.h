@@ -50,6 +50,9 @@ public:
     // A free slot, its header reset (ESRCH when dead, EAGAIN when all are taken).
     [[nodiscard]] Result<uint32_t> AllocSlot();
     void FreeSlot(uint32_t index);
+    // The slot's thread was told to exit: the slot is reused once the kernel has cleared its
+    // tid word (CLONE_CHILD_CLEARTID), checked by AllocSlot, so that nobody waits for the exit.
+    void RetireSlot(uint32_t index);
     // The sentry's view of slot `index` (kSlotSize bytes).
     uint8_t* SlotBytes(uint32_t index) const {
         return m_shared.bytes() + kSlotsOffset + uint64_t{index} * kSlotSize;
@@ -58,10 +61,10 @@ public:
     // Makes a new application thread in `slot`; it parks in the handler. Returns its tid.
     [[nodiscard]] Result<pid_t> CloneThread(uint32_t slot);
 
-    // SIGKILLs the stub (its address space is gone). Any thread.
+    // SIGKILLs the stub (its address space is gone). Any thread; does not wait: the monitor
+    // reaps the stub and holds a reference until then.
     void Kill();
-    // Kill, then waits until the monitor has reaped the stub.
-    void KillAndWait();
+    bool killed() const { return m_killed.load(std::memory_order_acquire); }
     // The monitor has reaped the stub: wake everyone waiting on it.
     void MarkDead();
     // Monitor thread only, in the forked child: never returns.
@@ -86,8 +89,9 @@ private:
     std::mutex m_request_lock;  // one mailbox request at a time
     uint32_t m_seq = 0;         // guarded by m_request_lock
 
+    enum class SlotUse : uint8_t { Free, Used, Exiting };
     std::mutex m_slot_lock;
-    std::vector<bool> m_slot_used;  // guarded by m_slot_lock
+    std::vector<SlotUse> m_slots;  // guarded by m_slot_lock
 };
 
 }  // namespace moat::platform::systrap
