@@ -51,8 +51,10 @@ std::vector<sock_filter> Build(std::initializer_list<int> allowed) {
 }  // namespace
 
 std::vector<sock_filter> StubFilter() {
+    // prctl, getppid and close: a stub forked by the zygote sets up with them (stub.S).
     return Build({SYS_futex, SYS_mmap, SYS_munmap, SYS_mprotect, SYS_clone, SYS_sigaltstack, SYS_rt_sigprocmask,
-                  SYS_seccomp, SYS_rt_sigreturn, SYS_arch_prctl, SYS_exit, SYS_exit_group});
+                  SYS_seccomp, SYS_rt_sigreturn, SYS_arch_prctl, SYS_exit, SYS_exit_group, SYS_prctl,
+                  SYS_getppid, SYS_close});
 }
 
 std::vector<sock_filter> ThreadFilter() {

@@ -35,6 +35,9 @@
 #define SIG_SETMASK 2
 #define ARCH_SET_GS 0x1001
 #define ARCH_SET_FS 0x1002
+#define CLONE_VM 0x100
+#define PR_SET_PDEATHSIG 1
+#define SIGKILL 9
 
     .section .text.moat_systrap, "ax", @progbits
 
@@ -129,6 +132,7 @@ moat_systrap_start:
     syscall
     test %rax, %rax
     jnz .Lstart_failed
+.Lready:
     lea SYSTRAP_REQUEST_OFFSET(%r14), %r12
     lea SYSTRAP_REPLY_OFFSET(%r14), %r13
     // Tell the sentry we are ready.
@@ -178,6 +182,8 @@ moat_systrap_start:
     syscall
     test %rax, %rax
     jnz .Lhelper_reply
+    test $CLONE_VM, %edi
+    jz .Lnew_stub
     // The new thread: rsp is its slot's start stack, every other register the helper's.
     mov %rsp, %r12
     and $-SYSTRAP_SLOT_SIZE, %r12
@@ -205,6 +211,43 @@ moat_systrap_start:
     // Park in the handler: the sentry's first Switch replaces every register.
     int3
     ud2
+.Lnew_stub:
+    // A new stub, forked by the zygote with CLONE_PARENT (so the sentry's monitor thread is
+    // its parent): a copy of the zygote, filter included. r8 = the sentry's pid, r9 = the
+    // offset of this stub's own window in the shared file (SYSTRAP_ZYGOTE_FD).
+    mov %r8, %rbx
+    mov %r9, %rbp
+    mov $PR_SET_PDEATHSIG, %edi
+    mov $SIGKILL, %esi
+    mov $__NR_prctl, %eax
+    syscall
+    test %rax, %rax
+    jnz .Lstart_failed
+    mov $__NR_getppid, %eax              // the parent may have gone before the prctl
+    syscall
+    cmp %rbx, %rax
+    jne .Lstart_failed
+    mov %r14, %rdi
+    mov $SYSTRAP_SHARED_SIZE, %esi
+    mov $PROT_RW, %edx
+    mov $MAP_SHARED_FIXED, %r10d
+    mov $SYSTRAP_ZYGOTE_FD, %r8d
+    mov %rbp, %r9
+    mov $__NR_mmap, %eax
+    syscall
+    cmp %r14, %rax
+    jne .Lstart_failed
+    mov $SYSTRAP_ZYGOTE_FD, %edi
+    mov $__NR_close, %eax
+    syscall
+    lea SYSTRAP_REQUEST_OFFSET(%r14), %rdi
+    mov $SYSTRAP_PAGE_SIZE, %esi
+    mov $PROT_R, %edx
+    mov $__NR_mprotect, %eax
+    syscall
+    test %rax, %rax
+    jnz .Lstart_failed
+    jmp .Lready
 .Lthread_failed:
     mov $125, %edi
     mov $__NR_exit, %eax

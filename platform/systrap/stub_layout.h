@@ -4,7 +4,8 @@
 // and structs for C++.
 //
 //   kCodeBase     stub code, r-x: the only place host system calls are allowed from
-//   kSharedBase   the shared region (a memfd of its own per stub, mapped by the sentry too):
+//   kSharedBase   the shared region (the stub's window of the platform's shared file, mapped
+//                 by the sentry too; see shared_region.h):
 //                   request page  (stub: read-only)  the address-space mailbox, BPF programs
 //                   reply page    (stub: read-write) the helper's answers
 //                   slots         (stub: read-write) one per application thread: hand-off
@@ -24,6 +25,10 @@
 #define SYSTRAP_SLOTS_OFFSET 0x10000
 #define SYSTRAP_SLOT_SIZE 0x8000
 #define SYSTRAP_MAX_SLOTS 4096
+#define SYSTRAP_SHARED_SIZE (SYSTRAP_SLOTS_OFFSET + SYSTRAP_MAX_SLOTS * SYSTRAP_SLOT_SIZE)
+// The zygote keeps the platform's shared file open at this fd; a stub it forks maps its own
+// window from it and closes it.
+#define SYSTRAP_ZYGOTE_FD 5
 
 // Request page.
 #define SYSTRAP_REQ_SEQ 0x0          // u32, bumped by the sentry for each request (futex)
@@ -84,11 +89,13 @@ inline constexpr uint64_t kPageSize = SYSTRAP_PAGE_SIZE;
 inline constexpr uint64_t kSlotSize = SYSTRAP_SLOT_SIZE;
 inline constexpr uint64_t kSlotsOffset = SYSTRAP_SLOTS_OFFSET;
 inline constexpr uint32_t kMaxSlots = SYSTRAP_MAX_SLOTS;
-inline constexpr uint64_t kSharedSize = kSlotsOffset + uint64_t{kMaxSlots} * kSlotSize;
+inline constexpr uint64_t kSharedSize = SYSTRAP_SHARED_SIZE;
+static_assert(kSharedSize == kSlotsOffset + uint64_t{kMaxSlots} * kSlotSize);
 // The memory file's fd number inside every stub (its only open fd once set up).
 inline constexpr int kMemoryFd = 3;
-// The shared region's memfd while the stub maps it (closed right after).
+// The shared file while the zygote maps its window (closed right after).
 inline constexpr int kSharedFd = 4;
+inline constexpr int kZygoteFd = SYSTRAP_ZYGOTE_FD;
 inline constexpr uint32_t kDeadSeq = 0xffffffffu;
 
 enum SlotState : uint32_t {

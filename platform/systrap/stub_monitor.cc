@@ -53,6 +53,17 @@ Result<void> StubMonitor::Launch(std::shared_ptr<SystrapStub> stub) {
     return request.result;
 }
 
+Result<void> StubMonitor::Watch(std::shared_ptr<SystrapStub> stub) {
+    {
+        std::lock_guard lock(m_lock);
+        if (m_quit)
+            return Errno(ESRCH);
+        m_to_watch.push_back(std::move(stub));
+    }
+    Wake();
+    return {};
+}
+
 Result<void> StubMonitor::Fork(SystrapStub& stub) {
     long pid = ::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
     if (pid < 0)
@@ -99,6 +110,9 @@ void StubMonitor::Loop() {
         uint64_t count;
         [[maybe_unused]] ssize_t n = ::read(m_wake_fd.get(), &count, sizeof(count));
         std::unique_lock lock(m_lock);
+        for (auto& stub : m_to_watch)
+            m_watched.push_back(std::move(stub));
+        m_to_watch.clear();
         while (!m_requests.empty()) {
             LaunchRequest* request = m_requests.front();
             m_requests.pop_front();

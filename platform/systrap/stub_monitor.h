@@ -1,6 +1,7 @@
 #pragma once
-// StubMonitor: the platform's one host thread for stub processes. It forks every stub (a
-// stub's PR_SET_PDEATHSIG names the forking thread, so stubs die with the platform), and it
+// StubMonitor: the platform's one host thread for stub processes. It forks the zygote (a
+// stub's PR_SET_PDEATHSIG names its parent thread, and every stub is this thread's child:
+// the zygote forks the others with CLONE_PARENT, so stubs die with the platform), and it
 // watches their pidfds: when a stub exits, it reaps it and marks it dead, which wakes every
 // sentry thread waiting on it. Without it a context waiting for an event from a killed stub
 // would wait forever: a futex in shared memory does not notice the other process dying.
@@ -31,6 +32,9 @@ public:
 
     // Forks `stub` on the monitor thread (stub->ChildMain in the child) and watches it.
     [[nodiscard]] Result<void> Launch(std::shared_ptr<SystrapStub> stub);
+    // Watches a stub forked elsewhere (a child of this thread through CLONE_PARENT). Does not
+    // wait for the monitor thread.
+    [[nodiscard]] Result<void> Watch(std::shared_ptr<SystrapStub> stub);
 
 private:
     struct LaunchRequest {
@@ -49,6 +53,7 @@ private:
     std::mutex m_lock;
     std::condition_variable m_done;
     std::deque<LaunchRequest*> m_requests;  // guarded by m_lock
+    std::vector<std::shared_ptr<SystrapStub>> m_to_watch;  // guarded by m_lock
     bool m_quit = false;                    // guarded by m_lock
     std::vector<std::shared_ptr<SystrapStub>> m_watched;  // monitor thread only
 };

@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/rseq.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -49,35 +50,63 @@ struct KernelSigaction {
 
 }  // namespace
 
-Result<std::shared_ptr<SystrapStub>> SystrapStub::Create(StubMonitor& monitor, int memory_fd) {
-    std::shared_ptr<SystrapStub> stub(new SystrapStub());
+Result<std::shared_ptr<SystrapStub>> SystrapStub::CreateZygote(StubMonitor& monitor,
+                                                                std::shared_ptr<SharedRegionPool> pool,
+                                                                int memory_fd) {
+    std::shared_ptr<SystrapStub> stub(new SystrapStub(std::move(pool)));
     stub->m_memory_fd = memory_fd;
-    TRY(stub->MapShared(memory_fd));
+    TRY(stub->TakeWindow());
+    if (stub->m_window.offset != 0)
+        return Errno(EINVAL);  // the zygote maps its window at offset 0 (stub.S)
     TRY(monitor.Launch(stub));
-    // Wait for the stub's helper (or its death: MarkDead sets ready to 2).
-    ReplyPage& reply = stub->Reply();
-    SpinThenWait(reply.ready, nullptr, 0, [](uint32_t v) { return v != 0; });
-    if (stub->dead() || reply.ready.load() != 1) {
-        log::warn("systrap: stub {} died during start-up", stub->m_pid);
-        return Errno(ECHILD);
-    }
-    log::debug("systrap: stub {} ready", stub->m_pid);
+    TRY(stub->WaitReady());
     return stub;
 }
 
-SystrapStub::~SystrapStub() = default;
+Result<std::shared_ptr<SystrapStub>> SystrapStub::Create(StubMonitor& monitor, SystrapStub& zygote) {
+    std::shared_ptr<SystrapStub> stub(new SystrapStub(zygote.m_pool));
+    TRY(stub->TakeWindow());
+    // stub.S's .Lnew_stub: r8 = our pid (the new stub checks it is its parent's), r9 = its window.
+    uint64_t pid = TRY(zygote.Syscall(SYS_clone, {CLONE_PARENT | SIGCHLD, 0, 0, 0,
+                                                  static_cast<uint64_t>(::getpid()), stub->m_window.offset}));
+    // A child of ours that nobody reaps yet: the pid cannot be reused under us.
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, static_cast<pid_t>(pid), 0)));
+    if (!pidfd) {
+        Error err = HostErrno();
+        ::kill(static_cast<pid_t>(pid), SIGKILL);
+        ::waitpid(static_cast<pid_t>(pid), nullptr, __WALL);
+        return err;
+    }
+    stub->SetProcess(static_cast<pid_t>(pid), std::move(pidfd));
+    TRY(monitor.Watch(stub));
+    TRY(stub->WaitReady());
+    return stub;
+}
 
-Result<void> SystrapStub::MapShared(int) {
-    m_shared_fd = UniqueFd(::memfd_create("moat-systrap", MFD_CLOEXEC));
-    if (!m_shared_fd)
-        return HostErrno();
-    if (::ftruncate(m_shared_fd.get(), static_cast<off_t>(kSharedSize)) < 0)
-        return HostErrno();
-    void* p = ::mmap(nullptr, kSharedSize, PROT_READ | PROT_WRITE, MAP_SHARED, m_shared_fd.get(), 0);
-    if (p == MAP_FAILED)
-        return HostErrno();
-    m_shared = HostMapping(p, kSharedSize);
-    uint8_t* request = m_shared.bytes() + SYSTRAP_REQUEST_OFFSET;
+Result<void> SystrapStub::WaitReady() {
+    // The stub's helper says ready (or MarkDead sets ready to 2).
+    ReplyPage& reply = Reply();
+    SpinThenWait(reply.ready, nullptr, 0, [](uint32_t v) { return v != 0; });
+    if (dead() || reply.ready.load() != 1) {
+        log::warn("systrap: stub {} died during start-up", m_pid);
+        return Errno(ECHILD);
+    }
+    log::debug("systrap: stub {} ready", m_pid);
+    return {};
+}
+
+SystrapStub::~SystrapStub() {
+    if (m_has_window)
+        m_pool->Release(m_window, static_cast<uint32_t>(m_slots.size()));
+}
+
+Result<void> SystrapStub::TakeWindow() {
+    m_window = TRY(m_pool->Acquire());
+    m_has_window = true;
+    uint8_t* request = m_window.bytes + SYSTRAP_REQUEST_OFFSET;
+    // A reused window still holds its last stub's words: the new helper starts at sequence 0.
+    std::memset(request, 0, kPageSize);
+    std::memset(m_window.bytes + SYSTRAP_REPLY_OFFSET, 0, sizeof(ReplyPage));
     size_t end = PlaceFilter(request, SYSTRAP_REQ_FILTERS, SYSTRAP_REQ_BASE_PROG, StubFilter());
     end = PlaceFilter(request, end, SYSTRAP_REQ_THREAD_PROG, ThreadFilter());
     if (end > kPageSize)
@@ -122,14 +151,15 @@ void SystrapStub::ChildMain() {
     }
     if (::syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         die(122);
-    // The memory file becomes fd 3, the shared region fd 4, nothing else stays open.
+    // The memory file becomes fd 3, the shared file fds 4 (closed once our window is mapped)
+    // and 5 (kept, for the stubs we fork), nothing else stays open.
     long memory = ::syscall(SYS_fcntl, m_memory_fd, F_DUPFD, 16);
-    long shared = ::syscall(SYS_fcntl, m_shared_fd.get(), F_DUPFD, 16);
+    long shared = ::syscall(SYS_fcntl, m_pool->fd(), F_DUPFD, 16);
     if (memory < 0 || shared < 0 || ::syscall(SYS_dup2, memory, kMemoryFd) < 0 ||
-        ::syscall(SYS_dup2, shared, kSharedFd) < 0)
+        ::syscall(SYS_dup2, shared, kSharedFd) < 0 || ::syscall(SYS_dup2, shared, kZygoteFd) < 0)
         die(124);
     ::syscall(SYS_close_range, 0, kMemoryFd - 1, 0);
-    ::syscall(SYS_close_range, kSharedFd + 1, ~0U, 0);
+    ::syscall(SYS_close_range, kZygoteFd + 1, ~0U, 0);
     moat_systrap_enter(kCodeBase, kSharedBase, kSharedSize);
 }
 
@@ -161,14 +191,18 @@ Result<uint32_t> SystrapStub::AllocSlot() {
     if (dead())
         return Errno(ESRCH);
     uint32_t index = 0;
-    while (index < m_slot_used.size() && m_slot_used[index])
-        ++index;
+    for (; index < m_slots.size(); ++index) {
+        if (m_slots[index] == SlotUse::Free)
+            break;
+        if (m_slots[index] == SlotUse::Exiting && Slot(index).tid.load(std::memory_order_acquire) == 0)
+            break;  // its thread is gone: the kernel cleared the tid word at exit
+    }
     if (index >= kMaxSlots)
         return Errno(EAGAIN);
-    if (index == m_slot_used.size())
-        m_slot_used.push_back(true);
+    if (index == m_slots.size())
+        m_slots.push_back(SlotUse::Used);
     else
-        m_slot_used[index] = true;
+        m_slots[index] = SlotUse::Used;
     std::memset(SlotBytes(index), 0, sizeof(SlotHeader));
     SlotHeader& slot = Slot(index);
     slot.altstack_sp = SlotAddress(index) + SYSTRAP_SLOT_ALTSTACK;
@@ -179,8 +213,14 @@ Result<uint32_t> SystrapStub::AllocSlot() {
 
 void SystrapStub::FreeSlot(uint32_t index) {
     std::lock_guard lock(m_slot_lock);
-    if (index < m_slot_used.size())
-        m_slot_used[index] = false;
+    if (index < m_slots.size())
+        m_slots[index] = SlotUse::Free;
+}
+
+void SystrapStub::RetireSlot(uint32_t index) {
+    std::lock_guard lock(m_slot_lock);
+    if (index < m_slots.size())
+        m_slots[index] = SlotUse::Exiting;
 }
 
 Result<pid_t> SystrapStub::CloneThread(uint32_t slot) {
@@ -197,12 +237,6 @@ void SystrapStub::Kill() {
         ::syscall(SYS_pidfd_send_signal, m_pidfd.get(), SIGKILL, nullptr, 0);
 }
 
-void SystrapStub::KillAndWait() {
-    Kill();
-    if (m_pid > 0)
-        SpinThenWait(Reply().ready, nullptr, 0, [](uint32_t v) { return v != 1; });
-}
-
 void SystrapStub::MarkDead() {
     std::lock_guard lock(m_slot_lock);
     m_dead.store(true, std::memory_order_release);
@@ -211,8 +245,8 @@ void SystrapStub::MarkDead() {
     FutexWake(reply.ready);
     reply.done.store(kDeadSeq);
     FutexWake(reply.done);
-    for (uint32_t i = 0; i < m_slot_used.size(); ++i) {
-        if (!m_slot_used[i])
+    for (uint32_t i = 0; i < m_slots.size(); ++i) {
+        if (m_slots[i] == SlotUse::Free)
             continue;
         Slot(i).state.store(kStateDead);
         FutexWake(Slot(i).state);

@@ -13,9 +13,9 @@ namespace moat::platform::systrap {
 class SystrapAddressSpace final : public AddressSpace {
 public:
     explicit SystrapAddressSpace(std::shared_ptr<SystrapStub> stub) : m_stub(std::move(stub)) {}
-    // Kills the stub and waits until it is reaped; the shared region goes with the last
-    // context that used it.
-    ~SystrapAddressSpace() override { m_stub->KillAndWait(); }
+    // Kills the stub without waiting (exec and exit must not wait for a reap): the monitor
+    // reaps it; the shared region goes with the last reference.
+    ~SystrapAddressSpace() override { m_stub->Kill(); }
 
     [[nodiscard]] Result<void> Map(uint64_t addr, uint64_t len, uint64_t file_offset, int prot) override;
     [[nodiscard]] Result<void> Unmap(uint64_t addr, uint64_t len) override;

@@ -20,10 +20,6 @@ namespace {
 constexpr int kInterruptSignal = SIGCHLD;
 // SIGSYS from a seccomp filter (SYS_SECCOMP, not exported by glibc).
 constexpr int kSysSeccomp = 1;
-// How long Leave waits for an exiting thread before it looks again (and at whether the stub
-// died). Short: the kernel's CLONE_CHILD_CLEARTID wake was not seen to reach our wait on this
-// host (exec and exit each took a whole timeout when it was 100 ms), so this is a poll.
-constexpr uint64_t kExitPollNs = 1000 * 1000;
 
 // arch_prctl(ARCH_SET_FS/GS) refuses bases at or above this (TASK_SIZE_MAX, 4-level paging).
 constexpr uint64_t kTaskSizeMax = 0x7ffffffff000;
@@ -115,28 +111,23 @@ Result<void> SystrapContext::Enter(SystrapAddressSpace& as) {
     return {};
 }
 
-// Makes our stub thread exit (it is parked in the handler) and waits until the kernel has
-// cleared its tid word: only then may the slot, its altstack included, be reused.
+// Makes our stub thread exit (it is parked in the handler) and does not wait for it: the slot,
+// its altstack included, is reused only once the kernel has cleared the thread's tid word
+// (AllocSlot checks). A killed or dead stub needs nothing at all.
 void SystrapContext::Leave() {
     if (!m_stub)
         return;
     RetireTarget();
     bool exiting = false;
-    if (auto f = CurrentFrame(); f.ok() && !m_stub->dead()) {
+    if (auto f = CurrentFrame(); f.ok() && !m_stub->dead() && !m_stub->killed()) {
         f->uc->uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(CodeAddress(moat_systrap_exit));
         // Every signal blocked on the way out: a pending process-directed signal would
         // otherwise run the handler again, and nobody would release that frame.
         std::memset(&f->uc->uc_sigmask, 0xff, 8);
         exiting = Release();
     }
-    while (exiting && !m_stub->dead()) {
-        uint32_t tid = m_header->tid.load(std::memory_order_acquire);
-        if (tid == 0) {
-            m_stub->FreeSlot(m_slot);
-            break;
-        }
-        FutexWait(m_header->tid, tid, kExitPollNs);
-    }
+    if (exiting)
+        m_stub->RetireSlot(m_slot);
     m_tid = 0;
     m_header = nullptr;
     m_stub.reset();  // may be the last reference

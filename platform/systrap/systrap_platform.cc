@@ -15,15 +15,16 @@ namespace {
 
 class SystrapPlatform final : public Platform {
 public:
-    SystrapPlatform(UniqueFd memory, std::unique_ptr<systrap::StubMonitor> monitor)
-        : m_memory(std::move(memory)), m_monitor(std::move(monitor)) {}
+    SystrapPlatform(UniqueFd memory, std::unique_ptr<systrap::StubMonitor> monitor,
+                    std::shared_ptr<systrap::SystrapStub> zygote)
+        : m_memory(std::move(memory)), m_monitor(std::move(monitor)), m_zygote(std::move(zygote)) {}
 
     std::string_view name() const override { return "systrap"; }
     uint64_t max_user_address() const override { return systrap::kCodeBase; }
 
     // The reader is not needed: faults come with the page-fault error code.
     Result<std::shared_ptr<AddressSpace>> NewAddressSpace(MemoryReader) override {
-        auto stub = TRY(systrap::SystrapStub::Create(*m_monitor, m_memory.get()));
+        auto stub = TRY(systrap::SystrapStub::Create(*m_monitor, *m_zygote));
         return std::shared_ptr<AddressSpace>(std::make_shared<systrap::SystrapAddressSpace>(std::move(stub)));
     }
 
@@ -33,7 +34,8 @@ public:
 
 private:
     UniqueFd m_memory;  // our own dup of the memory file; each stub gets it as kMemoryFd
-    std::unique_ptr<systrap::StubMonitor> m_monitor;
+    std::unique_ptr<systrap::StubMonitor> m_monitor;  // kills and reaps every stub when it goes
+    std::shared_ptr<systrap::SystrapStub> m_zygote;   // forks every other stub
 };
 
 }  // namespace
@@ -45,7 +47,10 @@ Result<std::unique_ptr<Platform>> CreateSystrapPlatform(int memory_fd) {
     if (!memory)
         return HostErrno();
     auto monitor = TRY(systrap::StubMonitor::Create());
-    return std::unique_ptr<Platform>(std::make_unique<SystrapPlatform>(std::move(memory), std::move(monitor)));
+    auto pool = TRY(systrap::SharedRegionPool::Create());
+    auto zygote = TRY(systrap::SystrapStub::CreateZygote(*monitor, std::move(pool), memory.get()));
+    return std::unique_ptr<Platform>(
+        std::make_unique<SystrapPlatform>(std::move(memory), std::move(monitor), std::move(zygote)));
 }
 
 }  // namespace moat::platform

@@ -8,9 +8,11 @@
 #include "platform/systrap/systrap_platform.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -18,6 +20,22 @@
 #include <vector>
 
 namespace moat::platform::testing {
+
+// Exits and reaps are asynchronous on systrap (nobody waits for them): true once `done()`
+// holds, within a few seconds.
+template <typename Done>
+bool Eventually(Done done) {
+    for (int i = 0; i < 5000; ++i) {
+        if (done())
+            return true;
+        ::usleep(1000);
+    }
+    return false;
+}
+// True once `pid` no longer exists (reaped).
+inline bool GoneSoon(pid_t pid) {
+    return Eventually([pid] { return ::kill(pid, 0) == -1 && errno == ESRCH; });
+}
 
 // Hand-assembled snippets (`as` syntax in the comments).
 inline const std::vector<uint8_t> kSyscall = {0x0f, 0x05};                       // syscall

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstring>
 
 namespace moat::mm {
 
@@ -34,36 +35,79 @@ Result<std::unique_ptr<MemoryFile>> MemoryFile::Create(uint64_t capacity) {
     return mf;
 }
 
-Result<uint64_t> MemoryFile::Allocate(uint64_t npages) {
-    if (npages == 0)
-        return Error(EINVAL);
-    std::lock_guard lock(m_lock);
-    uint64_t first = UINT64_MAX;
-    // First fit in the free list (kept sorted and coalesced).
-    for (auto it = m_free.begin(); it != m_free.end(); ++it) {
+uint64_t MemoryFile::TakeFirstFit(Runs& runs, uint64_t npages) {
+    for (auto it = runs.begin(); it != runs.end(); ++it) {
         if (it->second < npages)
             continue;
-        first = it->first;
+        uint64_t first = it->first;
         it->first += npages;
         it->second -= npages;
         if (it->second == 0)
-            m_free.erase(it);
-        break;
+            runs.erase(it);
+        return first;
     }
-    if (first == UINT64_MAX) {
-        uint64_t total = m_capacity / kPageSize;
-        if (npages > total - m_next_frame)
+    return UINT64_MAX;
+}
+
+size_t MemoryFile::InsertRun(Runs& runs, uint64_t first, uint64_t count) {
+    auto it = std::lower_bound(runs.begin(), runs.end(), std::make_pair(first, uint64_t{0}));
+    it = runs.insert(it, {first, count});
+    if (auto next = it + 1; next != runs.end() && it->first + it->second == next->first) {
+        it->second += next->second;
+        runs.erase(next);
+    }
+    if (it != runs.begin()) {
+        auto prev = it - 1;
+        if (prev->first + prev->second == it->first) {
+            prev->second += it->second;
+            it = runs.erase(it) - 1;
+        }
+    }
+    return static_cast<size_t>(it - runs.begin());
+}
+
+Result<uint64_t> MemoryFile::Allocate(uint64_t npages, bool zeroed) {
+    if (npages == 0)
+        return Error(EINVAL);
+    uint64_t first = UINT64_MAX;
+    bool dirty = false;
+    {
+        std::lock_guard lock(m_lock);
+        // Small allocations reuse dirty frames (resident already: zeroing them is cheaper
+        // than the punch and the fault that would refill them). Large ones would make
+        // untouched frames resident by zeroing them, so they take clean ones.
+        if (npages <= kMaxReuseFrames && (first = TakeFirstFit(m_dirty, npages)) != UINT64_MAX) {
+            m_dirty_frames -= npages;
+            dirty = true;
+        }
+        // Clean frames: a punched run, else the never-used region past the bump pointer.
+        auto take_clean = [&] {
+            uint64_t at = TakeFirstFit(m_free, npages);
+            if (at == UINT64_MAX && npages <= m_capacity / kPageSize - m_next_frame) {
+                at = m_next_frame;
+                m_next_frame += npages;
+            }
+            return at;
+        };
+        if (first == UINT64_MAX)
+            first = take_clean();
+        if (first == UINT64_MAX && !m_dirty.empty()) {
+            PunchDirty();  // out of clean frames: the dirty ones are the last reserve
+            first = take_clean();
+        }
+        if (first == UINT64_MAX)
             return Error(ENOMEM);
-        first = m_next_frame;
-        m_next_frame += npages;
+        if (m_refs.size() < first + npages)
+            m_refs.resize(std::max<uint64_t>(first + npages, m_refs.size() + m_refs.size() / 2));
+        for (uint64_t f = first; f < first + npages; ++f) {
+            assert(m_refs[f] == 0);
+            m_refs[f] = 1;
+        }
+        m_in_use += npages;
     }
-    if (m_refs.size() < first + npages)
-        m_refs.resize(std::max<uint64_t>(first + npages, m_refs.size() + m_refs.size() / 2));
-    for (uint64_t f = first; f < first + npages; ++f) {
-        assert(m_refs[f] == 0);
-        m_refs[f] = 1;
-    }
-    m_in_use += npages;
+    // The frames are ours now: zero them outside the lock.
+    if (dirty && zeroed)
+        std::memset(Ptr(first * kPageSize), 0, npages * kPageSize);
     return first * kPageSize;
 }
 
@@ -79,6 +123,25 @@ void MemoryFile::IncRef(uint64_t offset, uint64_t npages) {
     }
 }
 
+void MemoryFile::PunchDirty() {
+    for (auto [start, len] : m_dirty) {
+        // Punch before the frames become clean, so a new owner always sees zeros.
+        if (::fallocate(m_fd.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(start * kPageSize),
+                        static_cast<off_t>(len * kPageSize)) < 0) {
+            // Cannot happen on a memfd; zero by hand so reuse stays correct.
+            std::fill_n(Ptr(start * kPageSize), len * kPageSize, 0);
+        }
+        size_t at = InsertRun(m_free, start, len);
+        // A free run ending at the bump pointer goes back to the bump region.
+        if (m_free[at].first + m_free[at].second == m_next_frame) {
+            m_next_frame = m_free[at].first;
+            m_free.erase(m_free.begin() + static_cast<long>(at));
+        }
+    }
+    m_dirty.clear();
+    m_dirty_frames = 0;
+}
+
 void MemoryFile::DecRef(uint64_t offset, uint64_t npages) {
     std::lock_guard lock(m_lock);
     uint64_t first = offset / kPageSize;
@@ -86,32 +149,9 @@ void MemoryFile::DecRef(uint64_t offset, uint64_t npages) {
     auto flush = [&] {
         if (run_len == 0)
             return;
-        // Punch before the frames become reusable, so a new owner always sees zeros.
-        if (::fallocate(m_fd.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(run_start * kPageSize),
-                        static_cast<off_t>(run_len * kPageSize)) < 0) {
-            // Cannot happen on a memfd; zero by hand so reuse stays correct.
-            std::fill_n(Ptr(run_start * kPageSize), run_len * kPageSize, 0);
-        }
         m_in_use -= run_len;
-        // Insert into the sorted free list, coalescing with neighbours.
-        auto it = std::lower_bound(m_free.begin(), m_free.end(), std::make_pair(run_start, uint64_t{0}));
-        it = m_free.insert(it, {run_start, run_len});
-        if (auto next = it + 1; next != m_free.end() && it->first + it->second == next->first) {
-            it->second += next->second;
-            m_free.erase(next);
-        }
-        if (it != m_free.begin()) {
-            auto prev = it - 1;
-            if (prev->first + prev->second == it->first) {
-                prev->second += it->second;
-                it = m_free.erase(it) - 1;
-            }
-        }
-        // A free run ending at the bump pointer goes back to the bump region.
-        if (it->first + it->second == m_next_frame) {
-            m_next_frame = it->first;
-            m_free.erase(it);
-        }
+        m_dirty_frames += run_len;
+        InsertRun(m_dirty, run_start, run_len);
         run_len = 0;
     };
     for (uint64_t f = first; f < first + npages; ++f) {
@@ -130,6 +170,8 @@ void MemoryFile::DecRef(uint64_t offset, uint64_t npages) {
         }
     }
     flush();
+    if (m_dirty_frames > kMaxDirtyFrames)
+        PunchDirty();
 }
 
 uint32_t MemoryFile::RefCount(uint64_t offset) const {
@@ -141,6 +183,11 @@ uint32_t MemoryFile::RefCount(uint64_t offset) const {
 uint64_t MemoryFile::frames_in_use() const {
     std::lock_guard lock(m_lock);
     return m_in_use;
+}
+
+uint64_t MemoryFile::dirty_frames() const {
+    std::lock_guard lock(m_lock);
+    return m_dirty_frames;
 }
 
 }  // namespace moat::mm

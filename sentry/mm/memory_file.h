@@ -3,7 +3,12 @@
 // later tmpfs data). The sentry maps the whole file once into itself; stubs map ranges.
 // Pages ("frames") are allocated in page units and reference-counted: a frame mapped by two
 // address spaces (shared, or copy-on-write after fork, or page cache) has refcount 2.
-// Freed frames are returned to the host with fallocate(PUNCH_HOLE).
+// Freed frames are not returned to the host one by one: each fallocate(PUNCH_HOLE) unmaps
+// the range from every process that maps the file, with TLB-shootdown IPIs, and was a
+// quarter of the sentry's CPU time. They go to a *dirty* pool instead, and small allocations
+// reuse them (zeroed by the sentry through its own mapping, or not at all when the caller
+// overwrites them); only when the pool grows past kMaxDirtyFrames is it punched, all at
+// once, into the clean free list.
 //
 // Thread-safe (one internal mutex; leaf lock: call nothing else while holding it).
 
@@ -26,10 +31,17 @@ public:
     int fd() const { return m_fd.get(); }
     uint64_t capacity() const { return m_capacity; }
 
-    // Allocates `npages` contiguous zeroed frames with refcount 1; returns the file offset.
-    Result<uint64_t> Allocate(uint64_t npages);
+    // Frames freed but not yet punched that may stay resident (8 MiB).
+    static constexpr uint64_t kMaxDirtyFrames = 2048;
+    // Allocations of at most this many frames may reuse dirty frames.
+    static constexpr uint64_t kMaxReuseFrames = 64;
+
+    // Allocates `npages` contiguous frames with refcount 1; returns the file offset. They
+    // read as zeros unless `zeroed` is false (the caller overwrites every byte, say a
+    // copy-on-write copy).
+    Result<uint64_t> Allocate(uint64_t npages, bool zeroed = true);
     void IncRef(uint64_t offset, uint64_t npages = 1);
-    // Drops a reference; frames reaching zero are freed (hole punched) and reusable.
+    // Drops a reference; frames reaching zero are freed (to the dirty pool) and reusable.
     void DecRef(uint64_t offset, uint64_t npages = 1);
     uint32_t RefCount(uint64_t offset) const;
 
@@ -37,15 +49,24 @@ public:
     uint8_t* Ptr(uint64_t offset) const { return m_mapping.bytes() + offset; }
 
     uint64_t frames_in_use() const;
+    uint64_t dirty_frames() const;
 
 private:
+    using Runs = std::vector<std::pair<uint64_t, uint64_t>>;  // (first frame, count), sorted
     MemoryFile() = default;
+    // Takes `npages` from the first run of `runs` that has them; UINT64_MAX when none does.
+    static uint64_t TakeFirstFit(Runs& runs, uint64_t npages);
+    // Inserts a run, coalescing with its neighbours; returns the merged run's index.
+    static size_t InsertRun(Runs& runs, uint64_t first, uint64_t count);
+    void PunchDirty();  // m_lock held
     UniqueFd m_fd;
     HostMapping m_mapping;
     uint64_t m_capacity = 0;
     mutable std::mutex m_lock;
     std::vector<uint32_t> m_refs;                          // guarded by m_lock, per frame
-    std::vector<std::pair<uint64_t, uint64_t>> m_free;     // guarded by m_lock: (first frame, count)
+    Runs m_free;                                           // guarded by m_lock: punched (zero) runs
+    Runs m_dirty;                                          // guarded by m_lock: freed, not punched
+    uint64_t m_dirty_frames = 0;                           // guarded by m_lock
     uint64_t m_next_frame = 0;                             // guarded by m_lock: bump pointer
     uint64_t m_in_use = 0;                                 // guarded by m_lock
 };

@@ -103,7 +103,7 @@ Result<void> MemoryManager::Impl::BreakCow(const Vma& vma, uint64_t start, uint6
                 TRY(mm.m_as->Protect(it->first, pma.end - it->first, EffectiveProt(vma, pma)));
             continue;
         }
-        uint64_t copy = TRY(mf.Allocate(n));
+        uint64_t copy = TRY(mf.Allocate(n, /*zeroed=*/false));  // overwritten at once
         std::memcpy(mf.Ptr(copy), mf.Ptr(pma.frame), n * kPageSize);
         mf.DecRef(pma.frame, n);
         pma.frame = copy;
