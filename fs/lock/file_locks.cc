@@ -33,7 +33,7 @@ Result<LockRange> LockRangeOf(int whence, int64_t l_start, int64_t l_len, int64_
     if (l_len > 0) {
         if (l_len - 1 > kLockEndMax - start)
             return Error(EOVERFLOW);
-        r.end = start + l_len - 1;
+        r.end = start + (l_len - 1);  // checked above; never start + l_len, which may overflow
     } else if (l_len < 0) {
         r.end = start - 1;
         // start + l_len cannot overflow: start >= 0 and l_len < 0.

@@ -44,7 +44,9 @@ void TimerQueue::Run() {
         }
         auto first = m_entries.begin();
         if (first->first.first > Clock::now()) {
-            m_cv.wait_until(lock, first->first.first);
+            // A copy: the entry may be cancelled (and freed) while we wait.
+            const auto deadline = first->first.first;
+            m_cv.wait_until(lock, deadline);
             continue;  // woken early (an earlier entry, a cancellation) or due: look again
         }
         Callback fn = std::move(first->second);
