@@ -1,5 +1,8 @@
 #include "platform/thread_cpu_time.h"
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include "platform/base/unique_fd.h"
 
 #include <fcntl.h>
@@ -68,6 +71,52 @@ Context::CpuTimes MonotonicCpuTimes(Context::CpuTimes now, Context::CpuTimes& re
     }
     reported = {user, sys};
     return reported;
+}
+
+void HostThreadTarget::Set(pid_t pid, pid_t tid) {
+    std::lock_guard lock(m_lock);
+    m_pid = pid;
+    m_tid = tid;
+}
+
+Context::CpuTimes HostThreadTarget::CpuTime() {
+    pid_t pid, tid;
+    Context::CpuTimes total;
+    {
+        std::lock_guard lock(m_lock);
+        pid = m_pid;
+        tid = m_tid;
+        total = m_retired;
+    }
+    // Read outside the lock: it is a /proc read.
+    Context::CpuTimes live = tid > 0 ? HostThreadCpuTime(pid, tid) : Context::CpuTimes{};
+    std::lock_guard lock(m_lock);
+    if (m_tid != tid)  // retired meanwhile: m_retired has it now
+        return MonotonicCpuTimes(m_retired, m_reported);
+    total.user_ns += live.user_ns;
+    total.sys_ns += live.sys_ns;
+    return MonotonicCpuTimes(total, m_reported);
+}
+
+void HostThreadTarget::Retire() {
+    pid_t pid, tid;
+    {
+        std::lock_guard lock(m_lock);
+        pid = m_pid;
+        tid = m_tid;
+    }
+    Context::CpuTimes last = tid > 0 ? HostThreadCpuTime(pid, tid) : Context::CpuTimes{};
+    std::lock_guard lock(m_lock);
+    m_retired.user_ns += last.user_ns;
+    m_retired.sys_ns += last.sys_ns;
+    m_pid = 0;
+    m_tid = 0;
+}
+
+void HostThreadTarget::Signal(int signo) {
+    std::lock_guard lock(m_lock);
+    if (m_tid > 0)
+        ::syscall(SYS_tgkill, m_pid, m_tid, signo);
 }
 
 }  // namespace moat::platform

@@ -46,58 +46,17 @@ PtraceContext::~PtraceContext() {
         // Not the tracer: touching the thread would fail or hang. Leave it to the stub's
         // reaping (StubProcess::KillAndReap).
         log::warn("ptrace: context of thread {} destroyed on thread {}", m_owner, ::syscall(SYS_gettid));
-        SetTarget(0, 0);
+        m_target.Set(0, 0);
         return;
     }
     Leave();
 }
 
-void PtraceContext::SetTarget(pid_t pid, pid_t tid) {
-    std::lock_guard lock(m_target_lock);
-    m_target_pid = pid;
-    m_target_tid = tid;
-}
-
-Context::CpuTimes PtraceContext::CpuTime() {
-    pid_t pid, tid;
-    CpuTimes total;
-    {
-        std::lock_guard lock(m_target_lock);
-        pid = m_target_pid;
-        tid = m_target_tid;
-        total = m_retired;
-    }
-    CpuTimes live = HostThreadCpuTime(pid, tid);
-    std::lock_guard lock(m_target_lock);
-    if (m_target_tid != tid)  // retired meanwhile: m_retired has it now
-        return Monotonic(m_retired);
-    total.user_ns += live.user_ns;
-    total.sys_ns += live.sys_ns;
-    return Monotonic(total);
-}
-
-Context::CpuTimes PtraceContext::Monotonic(CpuTimes now) { return MonotonicCpuTimes(now, m_reported); }
-
-void PtraceContext::RetireTarget() {
-    pid_t pid, tid;
-    {
-        std::lock_guard lock(m_target_lock);
-        pid = m_target_pid;
-        tid = m_target_tid;
-    }
-    CpuTimes last = HostThreadCpuTime(pid, tid);
-    std::lock_guard lock(m_target_lock);
-    m_retired.user_ns += last.user_ns;
-    m_retired.sys_ns += last.sys_ns;
-    m_target_pid = 0;
-    m_target_tid = 0;
-}
+Context::CpuTimes PtraceContext::CpuTime() { return m_target.CpuTime(); }
 
 void PtraceContext::Interrupt() {
     m_interrupt_pending.store(true);
-    std::lock_guard lock(m_target_lock);
-    if (m_target_tid > 0)
-        ::syscall(SYS_tgkill, m_target_pid, m_target_tid, kInterruptSignal);
+    m_target.Signal(kInterruptSignal);
 }
 
 Result<void> PtraceContext::Enter(PtraceAddressSpace& as) {
@@ -121,7 +80,7 @@ Result<void> PtraceContext::Enter(PtraceAddressSpace& as) {
     m_stub = as.stub();
     m_tid = tid;
     m_regs_valid = false;
-    SetTarget(m_stub->pid(), tid);
+    m_target.Set(m_stub->pid(), tid);
     if (m_pending_fpu) {
         auto applied = WriteXstate(*m_pending_fpu);
         if (!applied.ok())
@@ -144,7 +103,7 @@ void PtraceContext::ReapDeadThread() {
 void PtraceContext::Leave() {
     if (!m_stub)
         return;
-    RetireTarget();
+    m_target.Retire();
     Registers regs{};
     bool exiting = ptrace_util::GetRegs(m_tid, regs).ok();
     if (exiting) {
@@ -175,7 +134,7 @@ void PtraceContext::Leave() {
 }
 
 Event PtraceContext::LostThread(bool reaped) {
-    RetireTarget();  // a dead, unreaped thread still shows its times
+    m_target.Retire();  // a dead, unreaped thread still shows its times
     if (!reaped)
         ReapDeadThread();
     if (m_stub)

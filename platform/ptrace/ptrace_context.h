@@ -4,11 +4,12 @@
 //
 // Threading: everything but Interrupt() runs on the owning host thread, which is the only
 // tracer of the stub thread (ptrace binds a tracee to one tracer thread). Interrupt() may be
-// called from any thread; it only takes m_target_lock.
+// called from any thread; it only takes m_target's lock.
 //
-// Lock order: m_target_lock is a leaf.
+// Lock order: m_target's lock is a leaf.
 
 #include "platform/platform.h"
+#include "platform/thread_cpu_time.h"
 #include "platform/ptrace/stub_process.h"
 
 #include <sys/types.h>
@@ -49,10 +50,6 @@ private:
     Event FaultEvent(int signo, const siginfo_t& info, const Registers& regs, PtraceAddressSpace& as);
     [[nodiscard]] Result<std::vector<uint8_t>> ReadXstate();
     [[nodiscard]] Result<void> WriteXstate(const std::vector<uint8_t>& xsave);
-    void SetTarget(pid_t pid, pid_t tid);
-    // Before our thread goes: adds its CPU time to m_retired and clears the target, at once.
-    void RetireTarget();
-    CpuTimes Monotonic(CpuTimes now);  // m_target_lock held
 
     pid_t m_owner;                          // the host thread this context is bound to
     std::shared_ptr<StubProcess> m_stub;    // the stub m_tid lives in
@@ -62,11 +59,7 @@ private:
     std::optional<std::vector<uint8_t>> m_pending_fpu;  // applied when the next thread starts
 
     std::atomic<bool> m_interrupt_pending{false};
-    std::mutex m_target_lock;
-    pid_t m_target_pid = 0;  // guarded by m_target_lock
-    pid_t m_target_tid = 0;  // guarded by m_target_lock
-    CpuTimes m_retired;      // guarded by m_target_lock: threads this context ran before
-    CpuTimes m_reported;  // guarded by m_target_lock: the last CpuTime() answer
+    HostThreadTarget m_target;  // the host thread running our app thread, for other threads
 };
 
 }  // namespace moat::platform

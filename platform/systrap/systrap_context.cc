@@ -38,52 +38,11 @@ Event MakeEvent(EventKind kind) {
 
 SystrapContext::~SystrapContext() { Leave(); }
 
-void SystrapContext::SetTarget(pid_t pid, pid_t tid) {
-    std::lock_guard lock(m_target_lock);
-    m_target_pid = pid;
-    m_target_tid = tid;
-}
-
-Context::CpuTimes SystrapContext::CpuTime() {
-    pid_t pid, tid;
-    CpuTimes total;
-    {
-        std::lock_guard lock(m_target_lock);
-        pid = m_target_pid;
-        tid = m_target_tid;
-        total = m_retired;
-    }
-    CpuTimes live = HostThreadCpuTime(pid, tid);
-    std::lock_guard lock(m_target_lock);
-    if (m_target_tid != tid)  // retired meanwhile: m_retired has it now
-        return Monotonic(m_retired);
-    total.user_ns += live.user_ns;
-    total.sys_ns += live.sys_ns;
-    return Monotonic(total);
-}
-
-Context::CpuTimes SystrapContext::Monotonic(CpuTimes now) { return MonotonicCpuTimes(now, m_reported); }
-
-void SystrapContext::RetireTarget() {
-    pid_t pid, tid;
-    {
-        std::lock_guard lock(m_target_lock);
-        pid = m_target_pid;
-        tid = m_target_tid;
-    }
-    CpuTimes last = HostThreadCpuTime(pid, tid);
-    std::lock_guard lock(m_target_lock);
-    m_retired.user_ns += last.user_ns;
-    m_retired.sys_ns += last.sys_ns;
-    m_target_pid = 0;
-    m_target_tid = 0;
-}
+Context::CpuTimes SystrapContext::CpuTime() { return m_target.CpuTime(); }
 
 void SystrapContext::Interrupt() {
     m_interrupt_pending.store(true);
-    std::lock_guard lock(m_target_lock);
-    if (m_target_tid > 0)
-        ::syscall(SYS_tgkill, m_target_pid, m_target_tid, kInterruptSignal);
+    m_target.Signal(kInterruptSignal);
 }
 
 Result<void> SystrapContext::Enter(SystrapAddressSpace& as) {
@@ -99,7 +58,7 @@ Result<void> SystrapContext::Enter(SystrapAddressSpace& as) {
     m_tid = *tid;
     m_header = &m_stub->Slot(slot);
     m_bases_known = false;
-    SetTarget(m_stub->pid(), m_tid);
+    m_target.Set(m_stub->pid(), m_tid);
     // The new thread parks in the handler (its int3) before it runs anything else.
     if (!WaitForFrame())
         return Errno(ESRCH);
@@ -117,7 +76,7 @@ Result<void> SystrapContext::Enter(SystrapAddressSpace& as) {
 void SystrapContext::Leave() {
     if (!m_stub)
         return;
-    RetireTarget();
+    m_target.Retire();
     bool exiting = false;
     if (auto f = CurrentFrame(); f.ok() && !m_stub->dead() && !m_stub->killed()) {
         f->uc->uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(CodeAddress(moat_systrap_exit));
@@ -134,7 +93,7 @@ void SystrapContext::Leave() {
 }
 
 Event SystrapContext::Lost() {
-    RetireTarget();
+    m_target.Retire();
     m_tid = 0;
     m_header = nullptr;
     m_stub.reset();

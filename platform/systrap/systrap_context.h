@@ -7,9 +7,10 @@
 // that frame, releases the thread and waits for the next frame. Nothing is traced, so any host
 // thread could drive a context; the platform's rule (one owning thread) still holds.
 //
-// Lock order: m_target_lock is a leaf.
+// Lock order: m_target's lock is a leaf.
 
 #include "platform/platform.h"
+#include "platform/thread_cpu_time.h"
 #include "platform/systrap/handoff.h"
 #include "platform/systrap/stub_process.h"
 
@@ -60,9 +61,6 @@ private:
     void WriteRegs(const Frame& f, const Registers& regs);
     void ReadRegs(const Frame& f, Registers& regs) const;
     Event Classify(const Frame& f, Registers& regs, bool& stale);
-    void SetTarget(pid_t pid, pid_t tid);
-    void RetireTarget();
-    CpuTimes Monotonic(CpuTimes now);  // m_target_lock held
 
     std::shared_ptr<SystrapStub> m_stub;  // the stub m_tid lives in
     uint32_t m_slot = 0;
@@ -78,11 +76,7 @@ private:
     SpinTuner m_stub_spin{200, 50, 4000};
 
     std::atomic<bool> m_interrupt_pending{false};
-    std::mutex m_target_lock;
-    pid_t m_target_pid = 0;  // guarded by m_target_lock
-    pid_t m_target_tid = 0;  // guarded by m_target_lock
-    CpuTimes m_retired;      // guarded by m_target_lock
-    CpuTimes m_reported;     // guarded by m_target_lock
+    HostThreadTarget m_target;  // the host thread running our app thread, for other threads
 };
 
 }  // namespace moat::platform::systrap
