@@ -1,9 +1,11 @@
-// Microbenchmarks of the ptrace platform: one intercepted syscall round trip (Switch returning
-// a Syscall event), and one Map injected into a stub.
+// Microbenchmarks of each platform: one intercepted syscall round trip (Switch returning a
+// Syscall event), and one Map (injected into the stub by ptrace, served by the stub's helper
+// thread under systrap). Registered once per backend with the same code.
 
 #include "platform/base/host_mapping.h"
 #include "platform/base/unique_fd.h"
 #include "platform/ptrace/ptrace_platform.h"
+#include "platform/systrap/systrap_platform.h"
 
 #include <benchmark/benchmark.h>
 #include <sys/mman.h>
@@ -19,13 +21,15 @@ constexpr uint64_t kData = 0x10000000;
 constexpr uint64_t kPage = 0x1000;
 constexpr size_t kMemorySize = 1 << 20;
 
+using PlatformFactory = Result<std::unique_ptr<Platform>> (*)(int memfd);
+
 struct Setup {
     UniqueFd memfd;
     HostMapping memory;
     std::unique_ptr<Platform> platform;
     std::shared_ptr<AddressSpace> as;
 
-    bool Init(benchmark::State& state) {
+    bool Init(benchmark::State& state, PlatformFactory create) {
         memfd = UniqueFd(::memfd_create("moat-bench", MFD_CLOEXEC));
         if (!memfd || ::ftruncate(memfd.get(), kMemorySize) != 0)
             return Fail(state, "memfd");
@@ -33,7 +37,7 @@ struct Setup {
         if (p == MAP_FAILED)
             return Fail(state, "mmap");
         memory = HostMapping(p, kMemorySize);
-        auto created = CreatePtracePlatform(memfd.get());
+        auto created = create(memfd.get());
         if (!created.ok())
             return Fail(state, "platform");
         platform = created.release_value();
@@ -49,9 +53,9 @@ struct Setup {
     }
 };
 
-void BM_PtraceSyscallRoundTrip(benchmark::State& state) {
+void BM_SyscallRoundTrip(benchmark::State& state, PlatformFactory create) {
     Setup s;
-    if (!s.Init(state))
+    if (!s.Init(state, create))
         return;
     const uint8_t code[] = {0x0f, 0x05, 0xeb, 0xfc};  // 1: syscall; jmp 1b
     std::memcpy(s.memory.bytes(), code, sizeof(code));
@@ -68,11 +72,9 @@ void BM_PtraceSyscallRoundTrip(benchmark::State& state) {
             return (void)Setup::Fail(state, "unexpected event");
     }
 }
-BENCHMARK(BM_PtraceSyscallRoundTrip);
-
-void BM_PtraceMapInjection(benchmark::State& state) {
+void BM_Map(benchmark::State& state, PlatformFactory create) {
     Setup s;
-    if (!s.Init(state))
+    if (!s.Init(state, create))
         return;
     uint64_t i = 0;
     for (auto _ : state) {
@@ -81,7 +83,10 @@ void BM_PtraceMapInjection(benchmark::State& state) {
             return (void)Setup::Fail(state, "map");
     }
 }
-BENCHMARK(BM_PtraceMapInjection);
+BENCHMARK_CAPTURE(BM_SyscallRoundTrip, ptrace, &CreatePtracePlatform);
+BENCHMARK_CAPTURE(BM_SyscallRoundTrip, systrap, &CreateSystrapPlatform);
+BENCHMARK_CAPTURE(BM_Map, ptrace, &CreatePtracePlatform);
+BENCHMARK_CAPTURE(BM_Map, systrap, &CreateSystrapPlatform);
 
 }  // namespace
 }  // namespace moat::platform
