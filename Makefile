@@ -42,8 +42,12 @@ asan: deps
 	[ -f $(ASAN_BUILD)/build.ninja ] || cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMOAT_SANITIZE=ON -DMOAT_BUILD_BENCH=OFF
 	cmake --build $(ASAN_BUILD) -j $(JOBS) --target moat_unit_tests
 
+# Microbenchmarks of the internals, then native vs Moat (each platform) vs runsc vs proot in one run
+# (bench/compare installs runsc, proot and GNU time when missing). The table also lands in
+# $(BUILD)/bench-results.md, the form bench/RESULTS.md keeps.
 bench: build
-	bench/compare $(BUILD)
+	$(BUILD)/bench/moat_bench --benchmark_min_time=0.2
+	bench/compare $(BUILD) --markdown $(BUILD)/bench-results.md
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -5,11 +5,13 @@
 //   syscall_bench [--repetitions R] [--min-time-ms T] [WORKLOAD...]
 //
 // For each workload: calibrate an iteration count that takes about T ms (default 100), run R
-// repetitions (default 5), print "NAME<TAB>MEDIAN_NS_PER_ITERATION<TAB>ITERATIONS" on stdout.
+// repetitions (default 5), print "NAME<TAB>MEDIAN_NS_PER_OPERATION<TAB>ITERATIONS" on stdout (an
+// iteration is one operation except where a workload says, e.g. mmap_touch_page: 64 pages).
 // bench/compare parses that format; keep it stable.
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <pthread.h>
 #include <sys/syscall.h>
@@ -125,9 +127,63 @@ bool ThreadCreateJoin() {
     return pthread_join(t, nullptr) == 0;
 }
 
+// Pipe ping-pong: one byte to an echo child and back, a round trip through two pipes and two
+// context switches. The child is forked on first use and exits when it reads end-of-file, which
+// happens when this program exits and its pipe ends close.
+struct EchoChild {
+    int to_child = -1;
+    int from_child = -1;
+};
+
+EchoChild const& Echo() {
+    static EchoChild const echo = [] {
+        EchoChild e;
+        int down[2], up[2];
+        if (pipe2(down, O_CLOEXEC) != 0 || pipe2(up, O_CLOEXEC) != 0) return e;
+        pid_t pid = fork();
+        if (pid < 0) return e;
+        if (pid == 0) {
+            close(down[1]);
+            close(up[0]);
+            char c;
+            while (read(down[0], &c, 1) == 1 && write(up[1], &c, 1) == 1) {
+            }
+            _exit(0);
+        }
+        close(down[0]);
+        close(up[1]);
+        e.to_child = down[1];
+        e.from_child = up[0];
+        return e;
+    }();
+    return echo;
+}
+
+bool PipePingPong() {
+    auto const& e = Echo();
+    char c = static_cast<char>(g_sink);
+    if (e.to_child < 0 || write(e.to_child, &c, 1) != 1) return false;
+    if (read(e.from_child, &c, 1) != 1) return false;
+    g_sink = g_sink + static_cast<uint64_t>(c);
+    return true;
+}
+
+// mmap of 64 anonymous pages, a write to each page, munmap: reported per page.
+constexpr size_t kTouchPages = 64;
+
+bool MmapTouch() {
+    size_t const page = 4096;
+    auto* p = static_cast<volatile char*>(
+        mmap(nullptr, kTouchPages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    if (p == MAP_FAILED) return false;
+    for (size_t i = 0; i < kTouchPages; ++i) p[i * page] = 1;
+    return munmap(const_cast<char*>(p), kTouchPages * page) == 0;
+}
+
 struct Workload {
     char const* name;
     bool (*body)();
+    uint64_t ops = 1;  // operations per iteration: the printed figure is per operation
 };
 
 constexpr Workload kWorkloads[] = {
@@ -140,6 +196,8 @@ constexpr Workload kWorkloads[] = {
     {"fork_wait", ForkWait},
     {"fork_exec_wait", ForkExecWait},
     {"thread_create_join", ThreadCreateJoin},
+    {"pipe_pingpong", PipePingPong},
+    {"mmap_touch_page", MmapTouch, kTouchPages},
 };
 
 using Clock = std::chrono::steady_clock;
@@ -206,7 +264,7 @@ int main(int argc, char** argv) {
                 fprintf(stderr, "syscall_bench: %s failed: %s\n", w.name, strerror(errno));
                 return 1;
             }
-            per_iteration.push_back(static_cast<double>(ns) / static_cast<double>(iterations));
+            per_iteration.push_back(static_cast<double>(ns) / static_cast<double>(iterations * w.ops));
         }
         std::sort(per_iteration.begin(), per_iteration.end());
         printf("%s\t%.1f\t%llu\n", w.name, per_iteration[per_iteration.size() / 2],
