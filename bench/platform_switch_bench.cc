@@ -83,10 +83,12 @@ void BM_Map(benchmark::State& state, PlatformFactory create) {
             return (void)Setup::Fail(state, "map");
     }
 }
+Result<std::unique_ptr<Platform>> CreateSystrap(int memory_fd) { return CreateSystrapPlatform(memory_fd); }
+
 BENCHMARK_CAPTURE(BM_SyscallRoundTrip, ptrace, &CreatePtracePlatform);
-BENCHMARK_CAPTURE(BM_SyscallRoundTrip, systrap, &CreateSystrapPlatform);
+BENCHMARK_CAPTURE(BM_SyscallRoundTrip, systrap, &CreateSystrap);
 BENCHMARK_CAPTURE(BM_Map, ptrace, &CreatePtracePlatform);
-BENCHMARK_CAPTURE(BM_Map, systrap, &CreateSystrapPlatform);
+BENCHMARK_CAPTURE(BM_Map, systrap, &CreateSystrap);
 
 }  // namespace
 }  // namespace moat::platform
