@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -110,14 +111,29 @@ int RunDo(const DoOptions& opts) {
         auto spec = fs::ParseBindSpec(arg.spec, arg.read_only);
         if (!spec.ok())
             return Fail(fmt::format("{} {}: expected SRC:DST", flag, arg.spec));
+        if (opts.make_mount_points) {
+            struct stat st;
+            bool is_dir = ::stat(spec->source.c_str(), &st) != 0 || S_ISDIR(st.st_mode);
+            if (auto made = fs::EnsureMountPoint(*vfs.value(), spec->destination, is_dir); !made.ok())
+                return Fail(fmt::format("mount point {}: {}", spec->destination, strerror(made.error())));
+        }
         fs::BindSide side;
         auto mounted = fs::MountBind(*vfs.value(), *spec, &side);
         if (!mounted.ok())
             return Fail(fmt::format("{} {}: {}", flag, arg.spec, BindError(*spec, side, mounted.error())));
     }
 
+    for (const auto& t : opts.tmpfs) {
+        if (auto made = fs::EnsureMountPoint(*vfs.value(), t.path, true); !made.ok())
+            return Fail(fmt::format("tmpfs {}: {}", t.path, strerror(made.error())));
+        if (auto mounted = vfs.value()->MountTmpfs(t.path, t.mode, t.size, 0); !mounted.ok())
+            return Fail(fmt::format("tmpfs {}: {}", t.path, strerror(mounted.error())));
+    }
+
     kernel::KernelOptions kopts;
     kopts.strace = opts.strace;
+    if (!opts.hostname.empty())
+        kopts.hostname = opts.hostname;
     auto kernel = kernel::Kernel::Create(platform.release_value(), memory_file.release_value(), vfs.release_value(), kopts);
     if (!kernel.ok())
         return Fail(fmt::format("cannot start the sentry: {}", strerror(kernel.error())));
@@ -126,7 +142,7 @@ int RunDo(const DoOptions& opts) {
 
     kernel::InitProcess init;
     init.argv = opts.command;
-    init.envp = HostEnvironment();
+    init.envp = opts.env ? *opts.env : HostEnvironment();
     init.cwd = opts.cwd;
     if (init.cwd.empty()) {
         char buf[4096];
@@ -158,7 +174,10 @@ int RunDo(const DoOptions& opts) {
         const auto* e = syscalls::Lookup(nr);
         log::debug("unimplemented syscall {} ({}): {} calls", nr, e ? e->name : "unknown", count);
     }
-    int ws = status.value();
+    return ExitCodeOf(status.value());
+}
+
+int ExitCodeOf(int ws) {
     if (WIFSIGNALED(ws))
         return 128 + WTERMSIG(ws);
     return WEXITSTATUS(ws);

@@ -1,4 +1,6 @@
 #pragma once
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -8,6 +10,13 @@ namespace moat::cli {
 struct BindArg {
     std::string spec;
     bool read_only = false;
+};
+
+// A tmpfs an OCI bundle mounts (`mounts` of type tmpfs).
+struct TmpfsArg {
+    std::string path;
+    uint32_t mode = 01777;
+    uint64_t size = 0;  // bytes, 0: unlimited
 };
 
 struct DoOptions {
@@ -20,6 +29,11 @@ struct DoOptions {
     std::string root = "/";       // --root: the host directory that becomes the sandbox's "/"
     std::vector<BindArg> binds;   // --bind / --ro-bind, mounted in this order
     std::vector<std::string> command;
+    // Set by the OCI runtime (cmd_oci.cc); `moat do` leaves them empty.
+    std::optional<std::vector<std::string>> env;  // the whole environment (default: moat's own)
+    std::string hostname;                         // default: "moat"
+    std::vector<TmpfsArg> tmpfs;
+    bool make_mount_points = false;  // create missing bind destinations in the root's overlay
 };
 
 struct SyscallsOptions {
@@ -29,5 +43,7 @@ struct SyscallsOptions {
 // `moat do`: returns the exit status to pass back (128+N for a kill by signal N).
 int RunDo(const DoOptions& opts);
 int RunSyscalls(const SyscallsOptions& opts);
+// The exit status a sandbox's PID 1 gave, as a shell reports it (128+N for signal N).
+int ExitCodeOf(int wait_status);
 
 }  // namespace moat::cli

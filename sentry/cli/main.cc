@@ -1,6 +1,7 @@
 // The `moat` command line. Every error is one line on stderr and a non-zero exit.
 
 #include "sentry/cli/commands.h"
+#include "sentry/cli/oci_commands.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -40,6 +41,11 @@ int main(int argc, char** argv) {
     CLI::App* sys_cmd = app.add_subcommand("syscalls", "List the syscall table and each call's support level");
     sys_cmd->add_flag("--host", sys_opts.host, "List the host syscalls the sentry itself may make");
 
+    // The OCI runtime: runc's verbs and global flags (cmd_oci.cc).
+    moat::cli::OciGlobal oci_global;
+    moat::cli::OciArgs oci_args;
+    moat::cli::RegisterOciCommands(app, oci_global, oci_args);
+
     // Everything after the first `--` is the command to run, never flags of ours.
     std::vector<std::string> after_dashes;
     int parse_argc = argc;
@@ -78,5 +84,7 @@ int main(int argc, char** argv) {
     }
     if (sys_cmd->parsed())
         return moat::cli::RunSyscalls(sys_opts);
+    if (!oci_args.verb.empty())
+        return moat::cli::RunOci(oci_global, oci_args);
     return 2;
 }
