@@ -10,6 +10,7 @@
 #include "platform/ptrace/ptrace_platform.h"
 #include "platform/systrap/systrap_platform.h"
 #include "sentry/cli/commands.h"
+#include "sentry/cli/oci_control.h"
 #include "sentry/cli/signal_forwarder.h"
 #include "sentry/kernel/process_tree.h"
 #include "sentry/kernel/kernel.h"
@@ -164,7 +165,15 @@ int RunDo(const DoOptions& opts) {
     init.path = path.value();
 
     forwarder.Start(*kernel.value());
+    std::unique_ptr<ControlServer> control;
+    if (!opts.control_socket.empty()) {
+        auto started = ControlServer::Start(*kernel.value(), opts.control_socket);
+        if (!started.ok())
+            return Fail(fmt::format("control socket {}: {}", opts.control_socket, strerror(started.error())));
+        control = started.release_value();
+    }
     auto status = kernel.value()->Run(init, fs::FdTable::CreateWithHostStdio());
+    control.reset();
     forwarder.Stop();  // before the kernel it forwards to goes away
     if (!status.ok()) {
         fmt::print(stderr, "moat: {}: {}\n", opts.command[0], strerror(status.error()));

@@ -132,6 +132,7 @@ int Create(const OciGlobal& global, const OciArgs& args, pid_t* child_out) {
     if (!opts)
         return OciFail(global, error);
     opts->platform = args.platform;
+    opts->control_socket = StateStore(global.root).Dir(args.id) + "/control.sock";
     if (spec->terminal && args.console_socket.empty() && !::isatty(0))
         return OciFail(global, "config.json asks for a terminal but no --console-socket was given");
     StateStore store(global.root);
@@ -316,6 +317,8 @@ int RunOci(const OciGlobal& global, const OciArgs& args) {
         return Delete(global, args);
     if (v == "ps")
         return OciPs(global, args);
+    if (v == "exec")
+        return OciExec(global, args);
     if (v == "list")
         return OciList(global, args);
     if (v == "pause" || v == "resume")

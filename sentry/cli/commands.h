@@ -34,6 +34,7 @@ struct DoOptions {
     std::string hostname;                         // default: "moat"
     std::vector<TmpfsArg> tmpfs;
     bool make_mount_points = false;  // create missing bind destinations in the root's overlay
+    std::string control_socket;      // serve `moat exec` here (oci_control.h)
 };
 
 struct SyscallsOptions {

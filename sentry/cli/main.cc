@@ -84,7 +84,10 @@ int main(int argc, char** argv) {
     }
     if (sys_cmd->parsed())
         return moat::cli::RunSyscalls(sys_opts);
-    if (!oci_args.verb.empty())
+    if (!oci_args.verb.empty()) {
+        if (oci_args.verb == "exec")
+            oci_args.command.insert(oci_args.command.end(), after_dashes.begin(), after_dashes.end());
         return moat::cli::RunOci(oci_global, oci_args);
+    }
     return 2;
 }

@@ -67,6 +67,24 @@ void RegisterOciCommands(CLI::App& app, OciGlobal& global, OciArgs& args) {
     events->add_option("--interval", args.interval, "Between updates (5s)");
     IdArg(events, args);
     Verb(app, args, "features", "What this runtime supports, as JSON");
+    CLI::App* exec = Verb(app, args, "exec", "Run another process in a running container");
+    exec->add_option("-p,--process", args.process_file, "A JSON runtime-spec process object");
+    exec->add_option("--pid-file", args.pid_file, "Write a host pid that lives as long as the process");
+    exec->add_option("--console-socket", args.console_socket, "Unix socket that receives the terminal's master");
+    exec->add_flag("-t,--tty", args.tty, "Give the process a new terminal");
+    exec->add_flag("-d,--detach", args.detach, "Do not wait for the process");
+    exec->add_option("--cwd", args.cwd, "Working directory");
+    exec->add_option("-e,--env", args.env, "NAME=VALUE (repeatable)")->allow_extra_args(false);
+    exec->add_option("-u,--user", args.user, "Accepted (the sandbox runs as its own root)");
+    exec->add_flag("--no-new-privs")->description("Accepted for runc compatibility");
+    exec->add_option("--preserve-fds,--cap,--apparmor,--process-label", args.rest, "Accepted for runc compatibility")
+        ->allow_extra_args(false);
+    IdArg(exec, args);
+    exec->prefix_command();  // everything after the id is the command, flags included
+    exec->callback([&args, exec] {
+        args.verb = "exec";
+        args.command = exec->remaining();
+    });
     CLI::App* spec = Verb(app, args, "spec", "Write a default config.json");
     spec->add_option("-b,--bundle", args.bundle, "Where to write it");
     spec->add_flag("--rootless")->description("Accepted for runc compatibility");

@@ -36,6 +36,13 @@ struct OciArgs {
     bool stats = false;
     std::string platform = "systrap";
     std::vector<std::string> rest;  // ps options, ignored flags
+    // exec
+    std::string process_file;          // --process: a runtime-spec `process` object
+    std::vector<std::string> command;  // or the command after the id
+    std::vector<std::string> env;      // -e NAME=VALUE
+    std::string cwd;
+    std::string user;
+    bool tty = false;
 };
 
 // Adds the OCI verbs to `app`; the chosen one's name lands in args.verb.

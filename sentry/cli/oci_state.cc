@@ -119,6 +119,7 @@ void StateStore::Remove(const std::string& id) {
     ::unlink(FifoPath(id).c_str());
     ::unlink((Dir(id) + "/state.json").c_str());
     ::unlink((Dir(id) + "/state.json.tmp").c_str());
+    ::unlink((Dir(id) + "/control.sock").c_str());
     ::rmdir(Dir(id).c_str());
 }
 

@@ -20,6 +20,7 @@ std::string RunHooks(const OciSpec& spec, const std::string& kind, const std::st
 int SignalContainer(const ContainerState& st, int sig, bool all);
 
 int OciPs(const OciGlobal& global, const OciArgs& args);
+int OciExec(const OciGlobal& global, const OciArgs& args);  // cmd_oci_exec.cc
 int OciList(const OciGlobal& global, const OciArgs& args);
 int OciPauseResume(const OciGlobal& global, const OciArgs& args, bool pause);
 int OciEvents(const OciGlobal& global, const OciArgs& args);

@@ -2,7 +2,7 @@
 # oci_checks.sh MOAT CHECK PLATFORM: Moat as an OCI runtime, driven the way engines and the
 # OCI runtime-tools validation suite drive runc. Each CHECK prints what failed and exits 1.
 set -u
-moat=$1 check=$2 platform=$3
+moat=$(realpath "$1") check=$2 platform=$3
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/moat-oci.XXXXXX)
 root=$work/state
@@ -99,6 +99,23 @@ ps-list)
   M events --stats p1 | grep -q '"type":"stats"' || fail "events --stats"
   M features | python3 -c 'import json,sys; json.load(sys.stdin)' || fail "features is not JSON"
   M delete --force p1 || fail "delete --force"
+  ;;
+exec)
+  bundle sleep 30
+  M create --bundle "$work/b" x1 || fail create
+  M start x1 || fail start
+  out=$(M exec x1 sh -c 'echo "in $(hostname) $(pwd)"') || fail "exec failed: $out"
+  [ "$out" = "in box /" ] || fail "exec output '$out'"
+  M exec x1 sh -c 'exit 5'
+  [ $? = 5 ] || fail "exec exit status"
+  out=$(M exec --cwd /tmp -e FOO=bar x1 -- sh -c 'echo $FOO $(pwd)')
+  [ "$out" = "bar /tmp" ] || fail "exec --cwd/-e output '$out'"
+  M exec --detach --pid-file "$work/epid" x1 sh -c 'sleep 0.3; exit 4' || fail "exec --detach"
+  epid=$(cat "$work/epid")
+  kill -0 "$epid" || fail "exec --detach: the pid file's process is not alive"
+  M exec x1 /nonexistent 2>/dev/null && fail "exec of a missing program succeeded"
+  M delete --force x1 || fail "delete --force"
+  M exec x1 true 2>/dev/null && fail "exec in a deleted container succeeded"
   ;;
 *) fail "unknown check" ;;
 esac
