@@ -41,6 +41,17 @@ struct SyscallsOptions {
     bool host = false;
 };
 
+struct InstallOptions {
+    bool write = false;
+    std::string name = "moat";
+    std::string docker_config = "/etc/docker/daemon.json";
+    std::string podman_config = "/etc/containers/containers.conf";
+    std::string containerd_config = "/etc/containerd/config.toml";
+};
+
+// `moat install`: prints (or with --write merges) the engines' runtime configuration.
+int RunInstall(const InstallOptions& opts);
+
 // `moat do`: returns the exit status to pass back (128+N for a kill by signal N).
 int RunDo(const DoOptions& opts);
 int RunSyscalls(const SyscallsOptions& opts);

@@ -41,6 +41,14 @@ int main(int argc, char** argv) {
     CLI::App* sys_cmd = app.add_subcommand("syscalls", "List the syscall table and each call's support level");
     sys_cmd->add_flag("--host", sys_opts.host, "List the host syscalls the sentry itself may make");
 
+    moat::cli::InstallOptions install_opts;
+    CLI::App* install_cmd = app.add_subcommand("install", "Print (or --write) docker, podman and containerd configuration for Moat");
+    install_cmd->add_flag("--write", install_opts.write, "Merge the snippets into the engines' files");
+    install_cmd->add_option("--name", install_opts.name, "The runtime's name in the engines")->capture_default_str();
+    install_cmd->add_option("--docker-config", install_opts.docker_config)->capture_default_str();
+    install_cmd->add_option("--podman-config", install_opts.podman_config)->capture_default_str();
+    install_cmd->add_option("--containerd-config", install_opts.containerd_config)->capture_default_str();
+
     // The OCI runtime: runc's verbs and global flags (cmd_oci.cc).
     moat::cli::OciGlobal oci_global;
     moat::cli::OciArgs oci_args;
@@ -84,6 +92,8 @@ int main(int argc, char** argv) {
     }
     if (sys_cmd->parsed())
         return moat::cli::RunSyscalls(sys_opts);
+    if (install_cmd->parsed())
+        return moat::cli::RunInstall(install_opts);
     if (!oci_args.verb.empty()) {
         if (oci_args.verb == "exec")
             oci_args.command.insert(oci_args.command.end(), after_dashes.begin(), after_dashes.end());

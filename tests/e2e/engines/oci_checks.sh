@@ -117,6 +117,25 @@ exec)
   M delete --force x1 || fail "delete --force"
   M exec x1 true 2>/dev/null && fail "exec in a deleted container succeeded"
   ;;
+install)
+  echo '{"debug": true}' > "$work/daemon.json"
+  printf '[engine.runtimes]\ncrun = ["/usr/bin/crun"]\n' > "$work/containers.conf"
+  args=(--docker-config "$work/daemon.json" --podman-config "$work/containers.conf" --containerd-config "$work/config.toml")
+  "$moat" install | grep -q BinaryName || fail "install prints no containerd snippet"
+  "$moat" install --write "${args[@]}" > /dev/null || fail "install --write"
+  "$moat" install --write "${args[@]}" > /dev/null || fail "install --write, twice"
+  python3 - "$work" "$moat" <<'PY' || fail "the merged files are wrong"
+import json, sys, tomllib
+work, moat = sys.argv[1], sys.argv[2]
+d = json.load(open(f"{work}/daemon.json"))
+assert d["debug"] is True and d["runtimes"]["moat"]["path"] == moat, d
+p = tomllib.load(open(f"{work}/containers.conf", "rb"))
+assert p["engine"]["runtimes"] == {"moat": [moat], "crun": ["/usr/bin/crun"]}, p
+c = tomllib.load(open(f"{work}/config.toml", "rb"))
+r = c["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]["moat"]
+assert r["runtime_type"] == "io.containerd.runc.v2" and r["options"]["BinaryName"] == moat, r
+PY
+  ;;
 *) fail "unknown check" ;;
 esac
 exit 0
