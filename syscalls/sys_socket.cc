@@ -6,6 +6,7 @@
 
 #include "fs/fd_table.h"
 #include "fs/task_fs.h"
+#include "net/netlink/netlink_socket.h"
 #include "net/unix/unix_socket.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/kernel/task.h"
@@ -86,9 +87,17 @@ Result<void> CopyOutSockAddr(kernel::Task& task, const net::SockAddr& value, mm:
     return task.mm().CopyOutObject(lenp, static_cast<int>(value.size()));
 }
 
-// Implements Linux socket(2) for AF_UNIX; other families EAFNOSUPPORT (FIXME(#6)).
+// Implements Linux socket(2) for AF_UNIX and AF_NETLINK (NETLINK_ROUTE); other families
+// EAFNOSUPPORT (FIXME(#6)).
 SyscallResult sys_socket(kernel::Task& task, const SyscallArgs& a) {
     int type = arg_int(a, 1);
+    if (arg_int(a, 0) == AF_NETLINK) {
+        if ((type & ~kSockTypeMask) & ~(SOCK_CLOEXEC | SOCK_NONBLOCK))
+            return Error(EINVAL);
+        auto sock = TRY(net::NetlinkSocket::Create(task.kernel().network(), type & kSockTypeMask, arg_int(a, 2),
+                                                   task.kernel().NextAnonInode(), type & SOCK_NONBLOCK));
+        return TRY(task.fd_table().Install(std::move(sock), type & SOCK_CLOEXEC, 0, fs::NofileLimit(task)));
+    }
     int base = TRY(CheckSocketArgs(arg_int(a, 0), type, arg_int(a, 2)));
     auto sock = net::UnixSocket::Create(task.kernel().unix_space(), base, task.kernel().NextAnonInode(),
                                         type & SOCK_NONBLOCK);
@@ -98,6 +107,10 @@ SyscallResult sys_socket(kernel::Task& task, const SyscallArgs& a) {
 // Implements Linux socketpair(2) for AF_UNIX.
 SyscallResult sys_socketpair(kernel::Task& task, const SyscallArgs& a) {
     int type = arg_int(a, 1);
+    if (arg_int(a, 0) == AF_NETLINK) {  // created, then sock_no_socketpair
+        TRY(net::NetlinkSocket::Create(task.kernel().network(), type & kSockTypeMask, arg_int(a, 2), 0, false));
+        return Error(EOPNOTSUPP);
+    }
     int base = TRY(CheckSocketArgs(arg_int(a, 0), type, arg_int(a, 2)));
     auto [s0, s1] = net::UnixSocket::CreatePair(task.kernel().unix_space(), base, task.kernel().NextAnonInode(),
                                                 task.kernel().NextAnonInode(), type & SOCK_NONBLOCK);
