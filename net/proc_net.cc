@@ -1,5 +1,7 @@
 #include "net/proc_net.h"
 
+#include "net/unix/unix_space.h"
+
 #include <arpa/inet.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -88,6 +90,32 @@ std::string ProcNetRoute(const NetworkConfig& config) {
         out += Padded(fmt::format("{}\t{:08X}\t{:08X}\t{:04X}\t0\t0\t{}\t{:08X}\t0\t0\t0", iface ? iface->name : "*",
                                   Raw32(r.dst), r.has_gateway ? Raw32(r.gateway) : 0, flags, r.priority, mask),
                       127);
+    }
+    return out;
+}
+
+// unix_seq_show: one row per open socket; addresses print '@' for the abstract namespace's
+// leading NUL (and any NUL in it). Kernel pointers print as zeros (kptr_restrict).
+std::string ProcNetUnix(UnixSpace& space) {
+    std::string out = "Num       RefCount Protocol Flags    Type St Inode Path\n";
+    std::lock_guard lock(space.lock());
+    for (const auto& ep : space.OpenEndpoints()) {
+        bool listening = ep->state == UnixEndpoint::State::kListening;
+        int st = ep->state == UnixEndpoint::State::kConnected ? 3 : 1;  // SS_CONNECTED / SS_UNCONNECTED
+        out += fmt::format("0000000000000000: {:08X} {:08X} {:08X} {:04X} {:02X} {:5}", st == 3 ? 3 : 2, 0,
+                           listening ? 0x10000 : 0, ep->type, st, ep->ino);
+        constexpr size_t kPathOffset = sizeof(sa_family_t);
+        if (ep->addr.size() > kPathOffset) {
+            std::string path = ep->addr.substr(kPathOffset);
+            bool abstract = path[0] == '\0';
+            if (!abstract)
+                path = path.substr(0, path.find('\0'));
+            for (char& c : path)
+                if (c == '\0')
+                    c = '@';
+            out += " " + path;
+        }
+        out += "\n";
     }
     return out;
 }

@@ -24,6 +24,7 @@ constexpr uint16_t kIflaMinMtu = 50, kIflaMaxMtu = 51, kIflaGroMaxSize = 58, kIf
 constexpr uint16_t kIfaProto = 11;
 constexpr uint8_t kIfaprotKernelLo = 1;
 constexpr uint16_t kFraProtocol = 21;
+constexpr uint32_t kIfReady = 0x80000000;  // IF_READY, the IPv6 state of an interface that is up
 // IF_OPER_* (linux/if.h, which clashes with net/if.h).
 constexpr uint8_t kOperUnknown = 0, kOperDown = 2, kOperUp = 6;
 
@@ -75,6 +76,13 @@ std::string FillLink(const Interface& iface, const NlHead& h) {
     m.AttrU8(IFLA_XDP_ATTACHED, 0);
     m.EndNest(xdp);
     m.AttrString(IFLA_QDISC, iface.qdisc);
+    // The IPv6 part of IFLA_AF_SPEC that `ip -d link` shows (addrgenmode eui64).
+    size_t af_spec = m.BeginNest(IFLA_AF_SPEC);
+    size_t inet6 = m.BeginNest(AF_INET6);
+    m.AttrU32(IFLA_INET6_FLAGS, kIfReady);
+    m.AttrU8(IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_EUI64);
+    m.EndNest(inet6);
+    m.EndNest(af_spec);
     m.AttrZeros(IFLA_MAP, kIfmapSize);
     return std::move(m).Finish();
 }
