@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The sandbox's network as programs see it, compared with a fresh network namespace of the
+# host (`unshare -rn`, lo brought up) — what --network=none stands for:
+#   net_checks.sh MOAT CHECK PLATFORM
+#   ip         iproute2's ip addr / link / route / rule views print the same
+#   proc-net   /proc/net/{dev,if_inet6,route,tcp,tcp6,udp,udp6} read the same
+#   hostname   the sandbox's hostname is its own: sethostname inside leaves the host's alone
+set -u
+moat=$1 check=$2 platform=$3
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+command -v ip >/dev/null || fail "iproute2 is not installed (make deps)"
+unshare -rn true 2>/dev/null || fail "unshare -rn does not work here: no native twin to compare with"
+
+compare() {  # compare CMD: the same stdout and status in the sandbox and in a fresh netns
+    local native sandbox ns ss
+    native=$(unshare -rn sh -c "ip link set lo up && $1" 2>&1); ns=$?
+    sandbox=$("$moat" do --platform="$platform" -- /bin/sh -c "$1" 2>&1); ss=$?
+    [ "$ns" = 0 ] || fail "natively '$1' failed ($ns): $native"
+    [ "$ss" = "$ns" ] || fail "'$1': status $ss under moat, $ns natively: $sandbox"
+    [ "$sandbox" = "$native" ] || fail "'$1' differs:
+$(diff <(echo "$native") <(echo "$sandbox"))"
+}
+
+case "$check" in
+ip)
+    for cmd in "ip addr" "ip link" "ip -d link" "ip -s link" "ip route" "ip -6 route" "ip route show table all" \
+        "ip rule" "ip -6 rule" "ip -j addr" "ip -br addr" "ip neigh" "ip addr show dev lo" "ip link show lo"; do
+        compare "$cmd"
+    done
+    # A missing device is an error with the same message.
+    compare "ip link show nosuchif0; echo status \$?"
+    ;;
+proc-net)
+    for f in dev if_inet6 route tcp tcp6 udp udp6; do compare "cat /proc/net/$f"; done
+    ;;
+hostname)
+    before=$(hostname)
+    out=$("$moat" do --platform="$platform" -- /bin/sh -c 'hostname; hostname moat-e2e-renamed && hostname' 2>&1) ||
+        fail "hostname in the sandbox failed: $out"
+    [ "$out" = "moat
+moat-e2e-renamed" ] || fail "unexpected names: $out"
+    [ "$(hostname)" = "$before" ] || fail "the host's hostname changed to $(hostname)"
+    ;;
+*) fail "unknown check $check" ;;
+esac
