@@ -60,6 +60,9 @@ class NetworkConfig {
 public:
     // --network=none: lo only.
     static NetworkConfig LoopbackOnly();
+    // --network=host: the host's interfaces and addresses (getifaddrs, SIOCGIF*), the routes
+    // they imply and the host's IPv4 gateway routes (/proc/net/route), read once.
+    static NetworkConfig FromHost();
 
     const std::vector<Interface>& interfaces() const { return m_interfaces; }
     const std::vector<Route>& routes() const { return m_routes; }

@@ -6,7 +6,9 @@
 
 #include "fs/fd_table.h"
 #include "fs/task_fs.h"
+#include "net/host/host_socket.h"
 #include "net/netlink/netlink_socket.h"
+#include "net/network.h"
 #include "net/unix/unix_socket.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/kernel/task.h"
@@ -87,15 +89,24 @@ Result<void> CopyOutSockAddr(kernel::Task& task, const net::SockAddr& value, mm:
     return task.mm().CopyOutObject(lenp, static_cast<int>(value.size()));
 }
 
-// Implements Linux socket(2) for AF_UNIX and AF_NETLINK (NETLINK_ROUTE); other families
-// EAFNOSUPPORT (FIXME(#6)).
+// Implements Linux socket(2) for AF_UNIX, AF_NETLINK (NETLINK_ROUTE) and, under
+// --network=host, AF_INET/AF_INET6 backed by host sockets; other families EAFNOSUPPORT
+// (FIXME(#6)).
 SyscallResult sys_socket(kernel::Task& task, const SyscallArgs& a) {
     int type = arg_int(a, 1);
-    if (arg_int(a, 0) == AF_NETLINK) {
+    int domain = arg_int(a, 0);
+    const auto& poller = task.kernel().network()->host_poller();
+    if (domain == AF_NETLINK || ((domain == AF_INET || domain == AF_INET6) && poller)) {
         if ((type & ~kSockTypeMask) & ~(SOCK_CLOEXEC | SOCK_NONBLOCK))
             return Error(EINVAL);
-        auto sock = TRY(net::NetlinkSocket::Create(task.kernel().network(), type & kSockTypeMask, arg_int(a, 2),
-                                                   task.kernel().NextAnonInode(), type & SOCK_NONBLOCK));
+        uint64_t ino = task.kernel().NextAnonInode();
+        std::shared_ptr<net::Socket> sock;
+        if (domain == AF_NETLINK)
+            sock = TRY(net::NetlinkSocket::Create(task.kernel().network(), type & kSockTypeMask, arg_int(a, 2), ino,
+                                                  type & SOCK_NONBLOCK));
+        else  // --network=host
+            sock = TRY(net::HostSocket::Create(poller, domain, type & kSockTypeMask, arg_int(a, 2), ino,
+                                               type & SOCK_NONBLOCK));
         return TRY(task.fd_table().Install(std::move(sock), type & SOCK_CLOEXEC, 0, fs::NofileLimit(task)));
     }
     int base = TRY(CheckSocketArgs(arg_int(a, 0), type, arg_int(a, 2)));

@@ -18,6 +18,8 @@ struct DoOptions {
     size_t pids_limit = 4096;
     std::string root = "/";       // --root: the host directory that becomes the sandbox's "/"
     std::vector<BindArg> binds;   // --bind / --ro-bind, mounted in this order
+    std::string network = "none"; // --network: none (loopback only) or host
+    std::string hostname = "moat";  // --hostname: the sandbox's nodename
     std::vector<std::string> command;
 };
 

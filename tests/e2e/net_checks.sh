@@ -5,6 +5,9 @@
 #   ip         iproute2's ip addr / link / route / rule views print the same
 #   proc-net   /proc/net/{dev,if_inet6,route,tcp,tcp6,udp,udp6} read the same
 #   hostname   the sandbox's hostname is its own: sethostname inside leaves the host's alone
+#   host-fetch a python3 http.server on the host's loopback: --network=host fetches its page
+#              (urllib, DNS for "localhost" through the host's resolver files); the default
+#              mode cannot reach it
 set -u
 moat=$1 check=$2 platform=$3
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -41,6 +44,29 @@ hostname)
     [ "$out" = "moat
 moat-e2e-renamed" ] || fail "unexpected names: $out"
     [ "$(hostname)" = "$before" ] || fail "the host's hostname changed to $(hostname)"
+    ;;
+host-fetch)
+    dir=$(mktemp -d)
+    trap 'kill $server 2>/dev/null; rm -rf "$dir"' EXIT
+    echo "served by the host $$" >"$dir/page.txt"
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    python3 -m http.server "$port" --bind 127.0.0.1 --directory "$dir" >/dev/null 2>&1 &
+    server=$!
+    for _ in $(seq 100); do
+        python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null && break
+        sleep 0.05
+    done
+    fetch="import urllib.request; print(urllib.request.urlopen('http://localhost:$port/page.txt', timeout=10).read().decode(), end='')"
+    out=$("$moat" do --platform="$platform" --network=host -- /usr/bin/python3 -c "$fetch" 2>&1) ||
+        fail "--network=host fetch failed: $out"
+    [ "$out" = "served by the host $$" ] || fail "--network=host fetched: $out"
+    if out=$("$moat" do --platform="$platform" -- /usr/bin/python3 -c "$fetch" 2>&1); then
+        fail "the default mode reached the host's server: $out"
+    fi
+    case "$out" in
+    *"Connection refused"* | *"Network is unreachable"* | *"Address family not supported"*) ;;
+    *) fail "the default mode failed the wrong way: $out" ;;
+    esac
     ;;
 *) fail "unknown check $check" ;;
 esac
