@@ -21,7 +21,7 @@ bool Allowed(int level, int name) {
         case SO_REUSEADDR: case SO_REUSEPORT: case SO_KEEPALIVE: case SO_BROADCAST: case SO_LINGER:
         case SO_SNDBUF: case SO_RCVBUF: case SO_OOBINLINE: case SO_RCVLOWAT: case SO_SNDLOWAT:
         case SO_TIMESTAMP_OLD: case SO_TIMESTAMPNS_OLD: case SO_TYPE: case SO_DOMAIN: case SO_PROTOCOL:
-        case SO_ERROR: case SO_ACCEPTCONN: case SO_DONTROUTE: case SO_PEERCRED: return true;
+        case SO_ERROR: case SO_ACCEPTCONN: case SO_DONTROUTE: return true;  // not SO_PEERCRED: host pids
         default: return false;
         }
     case IPPROTO_TCP:
