@@ -8,6 +8,8 @@
 #   host-fetch a python3 http.server on the host's loopback: --network=host fetches its page
 #              (urllib, DNS for "localhost" through the host's resolver files); the default
 #              mode cannot reach it
+#   host-sockets data/host_sockets.py prints the same natively and under --network=host; a
+#              privileged port is EACCES there (the sandbox holds no host capability)
 set -u
 moat=$1 check=$2 platform=$3
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -67,6 +69,19 @@ host-fetch)
     *"Connection refused"* | *"Network is unreachable"* | *"Address family not supported"*) ;;
     *) fail "the default mode failed the wrong way: $out" ;;
     esac
+    ;;
+host-sockets)
+    script=$(dirname "$0")/data/host_sockets.py
+    native=$(python3 "$script" 2>&1) || fail "natively: $native"
+    sandbox=$("$moat" do --platform="$platform" --network=host -- /usr/bin/python3 "$script" 2>&1) ||
+        fail "under moat: $sandbox"
+    [ "$sandbox" = "$native" ] || fail "output differs:
+$(diff <(echo "$native") <(echo "$sandbox"))"
+    out=$("$moat" do --platform="$platform" --network=host -- /usr/bin/python3 -c '
+import socket, errno
+try: socket.socket().bind(("127.0.0.1", 80)); print("bound")
+except OSError as e: print(errno.errorcode[e.errno])' 2>&1)
+    [ "$out" = EACCES ] || fail "binding port 80 under --network=host: $out"
     ;;
 *) fail "unknown check $check" ;;
 esac
