@@ -140,7 +140,10 @@ Result<void> HostSocket::Connect(const SockAddr& addr) {
     TRY(CheckAddr(addr));
     if (::connect(m_fd.get(), reinterpret_cast<const sockaddr*>(addr.data()), static_cast<socklen_t>(addr.size())) == 0)
         return {};
-    if (errno != EINPROGRESS)
+    // EALREADY: a connect restarted after a signal; a blocking one waits again, as Linux's
+    // __inet_stream_connect does for a socket still connecting.
+    int err = errno;
+    if (err != EINPROGRESS && !(err == EALREADY && !nonblocking(0)))
         return HostError();
     if (nonblocking(0))
         return Error(EINPROGRESS);
@@ -152,7 +155,7 @@ Result<void> HostSocket::Connect(const SockAddr& addr) {
     auto waited = WaitFor(POLLOUT, false, timeout);
     if (!waited.ok())
         return waited.error() == EAGAIN ? Error(EINPROGRESS) : waited;
-    int err = 0;
+    err = 0;
     socklen_t len = sizeof(err);
     if (::getsockopt(m_fd.get(), SOL_SOCKET, SO_ERROR, &err, &len) < 0)
         return HostErrno();

@@ -135,6 +135,8 @@ Result<size_t> NetlinkSocket::SendMsg(SendRequest& req) {
             return Error(EMSGSIZE);
         caller.strict = m_strict;
         caller.cap_ack = m_cap_ack;
+        if (kernel::Task* task = kernel::Task::Current())
+            caller.uid = task->creds().euid;
         caller.max_datagram = std::max(kNlmsgGoodSize, std::min(m_max_recvmsg_len, kMaxDumpDatagram));
     }
     std::string data(len, '\0');

@@ -205,6 +205,35 @@ void PackDump(Dump d, const NlRequest& req, const RtnlCaller& caller, std::vecto
     out.push_back(std::move(cur));
 }
 
+// inet_rtm_getroute / inet6_rtm_getroute: RTA_DST names the destination (none: the any
+// address).
+int GetRoute(const NetworkConfig& config, const NlRequest& req, const RtnlCaller& caller, std::vector<std::string>& out) {
+    auto rtm = Header<rtmsg>(req.payload);
+    if (!rtm)
+        return EINVAL;
+    int family = rtm->rtm_family;
+    if (family != AF_INET && family != AF_INET6)
+        return EOPNOTSUPP;
+    size_t alen = family == AF_INET ? 4 : 16;
+    std::array<uint8_t, 16> dst{};
+    bool bad = false;
+    if (!ForEachAttr(req.payload, sizeof(rtmsg), [&](uint16_t t, std::string_view v) {
+            if (t == RTA_DST) {
+                if (v.size() < alen)
+                    bad = true;
+                else
+                    memcpy(dst.data(), v.data(), alen);
+            }
+        }) ||
+        bad)
+        return EINVAL;
+    auto msg = FillRouteGet(config, family, dst, caller.uid, NlHead{0, req.header.nlmsg_seq, caller.portid});
+    if (!msg.ok())
+        return msg.error();
+    out.push_back(std::move(*msg));
+    return 0;
+}
+
 // rtnetlink_rcv_msg: the errno to ack with (0 after a dump or a reply, which ack themselves
 // only on request).
 int HandleMessage(const NetworkConfig& config, const NlRequest& req, const RtnlCaller& caller,
@@ -233,6 +262,8 @@ int HandleMessage(const NetworkConfig& config, const NlRequest& req, const RtnlC
         answered = true;
         return 0;
     }
+    if (type == RTM_GETROUTE)
+        return GetRoute(config, req, caller, out);
     if (type != RTM_GETLINK)
         return EOPNOTSUPP;
     // rtnl_getlink: by index, else by IFLA_IFNAME.

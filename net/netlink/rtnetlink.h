@@ -20,6 +20,7 @@ struct RtnlCaller {
     // The most bytes one answer datagram may hold (Linux sizes dump skbs by NLMSG_GOODSIZE
     // and the largest buffer the app has received with).
     size_t max_datagram = 0;
+    uint32_t uid = 0;  // the sender's uid (RTA_UID of `ip route get`)
 };
 
 // netlink_rcv_skb + rtnetlink_rcv_msg over `data`: the answer datagrams in order.

@@ -4,6 +4,7 @@
 // fib_nl_fill_rule write them.
 
 #include "net/netdev.h"
+#include "platform/base/result.h"
 
 #include <cstdint>
 #include <string>
@@ -22,5 +23,8 @@ std::string FillAddr(const Interface& iface, const InterfaceAddr& addr, const Nl
 std::string FillRoute(const Route& route, const NlHead& h);
 // The default policy rules of a fresh namespace (`ip rule`): local, main (and default for IPv4).
 std::vector<std::string> FillRules(int family, const NlHead& h);
+// rtnl_route_get.cc: the answer to `ip route get DST` (ENETUNREACH without a route).
+Result<std::string> FillRouteGet(const NetworkConfig& config, int family, const std::array<uint8_t, 16>& dst,
+                                 uint32_t uid, const NlHead& h);
 
 }  // namespace moat::net

@@ -305,6 +305,41 @@ TEST(NetlinkTest, RouteDumpHasLoopbackRoutes) {
     }
 }
 
+// `ip route get`: one RTM_NEWROUTE for the destination, from the local table.
+TEST(NetlinkTest, GetRouteForOneDestination) {
+    Fd fd(NlSocket());
+    auto get = [&](const char* dst) {
+        std::string body = Body(RouteReq(AF_INET));
+        rtmsg* rtm = reinterpret_cast<rtmsg*>(body.data());
+        rtm->rtm_dst_len = 32;
+        nlattr a{static_cast<uint16_t>(sizeof(nlattr) + 4), RTA_DST};
+        in_addr addr{};
+        inet_pton(AF_INET, dst, &addr);
+        body += Body(a) + std::string(reinterpret_cast<const char*>(&addr), 4);
+        return NlTalk(fd.get(), NlRequest(RTM_GETROUTE, NLM_F_REQUEST, 21, body.data(), body.size()));
+    };
+    auto msgs = get("127.0.0.5");
+    ASSERT_EQ(msgs.size(), 1u);
+    ASSERT_EQ(msgs[0].h.nlmsg_type, RTM_NEWROUTE);
+    auto rtm = msgs[0].Header<rtmsg>();
+    EXPECT_EQ(rtm.rtm_type, RTN_LOCAL);
+    EXPECT_EQ(rtm.rtm_dst_len, 32);
+    EXPECT_TRUE(rtm.rtm_flags & RTM_F_CLONED);
+    auto attrs = msgs[0].Attrs(sizeof(rtmsg));
+    EXPECT_EQ(attrs[RTA_DST], std::string("\x7f\0\0\x05", 4));
+    EXPECT_EQ(attrs[RTA_PREFSRC], std::string("\x7f\0\0\x01", 4));
+    EXPECT_EQ(U32(attrs[RTA_OIF]), 1u);
+    msgs = get("127.255.255.255");
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0].Header<rtmsg>().rtm_type, RTN_BROADCAST);
+    if (UnderMoat()) {  // natively the host may have a default route
+        msgs = get("192.0.2.99");
+        ASSERT_EQ(msgs.size(), 1u);
+        EXPECT_EQ(msgs[0].h.nlmsg_type, NLMSG_ERROR);
+        EXPECT_EQ(msgs[0].Error(), -ENETUNREACH);
+    }
+}
+
 TEST(NetlinkTest, RuleDumpHasDefaultRules) {
     Fd fd(NlSocket());
     fib_rule_hdr frh{};

@@ -30,7 +30,8 @@ $(diff <(echo "$native") <(echo "$sandbox"))"
 case "$check" in
 ip)
     for cmd in "ip addr" "ip link" "ip -d link" "ip -s link" "ip route" "ip -6 route" "ip route show table all" \
-        "ip rule" "ip -6 rule" "ip -j addr" "ip -br addr" "ip neigh" "ip addr show dev lo" "ip link show lo"; do
+        "ip rule" "ip -6 rule" "ip -j addr" "ip -br addr" "ip neigh" "ip addr show dev lo" "ip link show lo" \
+        "ip route get 127.0.0.5" "ip route get 127.255.255.255" "ip route get 0.0.0.0" "ip route get ::1"; do
         compare "$cmd"
     done
     # A missing device is an error with the same message.
