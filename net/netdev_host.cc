@@ -27,8 +27,10 @@ namespace {
 uint8_t PrefixLen(const sockaddr* mask, int family) {
     if (!mask)
         return family == AF_INET ? 32 : 128;
-    const uint8_t* p = family == AF_INET ? reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(mask)->sin_addr)
-                                         : reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(mask)->sin6_addr);
+    const void* bytes = family == AF_INET
+                            ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(mask)->sin_addr)
+                            : static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(mask)->sin6_addr);
+    const auto* p = static_cast<const uint8_t*>(bytes);
     size_t n = family == AF_INET ? 4 : 16;
     uint8_t bits = 0;
     for (size_t i = 0; i < n; ++i)

@@ -80,7 +80,8 @@ std::string ProcNetIfInet6(const NetworkConfig& config) {
 }
 
 std::string ProcNetRoute(const NetworkConfig& config) {
-    std::string out = Padded("Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT", 127);
+    std::string out =
+        Padded("Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT", 127);
     for (const auto& r : config.routes()) {
         if (r.family != AF_INET || r.table != RT_TABLE_MAIN || r.type != RTN_UNICAST)
             continue;

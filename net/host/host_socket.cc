@@ -122,8 +122,9 @@ Result<std::shared_ptr<fs::File>> HostSocket::Accept(bool nonblock, SockAddr* pe
         if (fd >= 0) {
             if (peer)
                 *peer = SockAddr(reinterpret_cast<const char*>(&ss), len);
-            return std::shared_ptr<fs::File>(
-                std::make_shared<HostSocket>(m_poller, UniqueFd(fd), m_family, m_type, m_protocol, NextIno(), nonblock));
+            auto sock = std::make_shared<HostSocket>(m_poller, UniqueFd(fd), m_family, m_type, m_protocol, NextIno(),
+                                                     nonblock);
+            return std::shared_ptr<fs::File>(std::move(sock));
         }
         if (errno != EAGAIN)
             return HostError();

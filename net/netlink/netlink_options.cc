@@ -20,6 +20,11 @@ constexpr int kMinRcvbuf = 2304;
 // RTNLGRP_MAX of this Linux: the groups a route socket may join.
 constexpr uint32_t kRouteGroups = 37;
 
+// sock_setsockopt's SO_SNDBUF/SO_RCVBUF: doubled, clamped to rmem_max/wmem_max, floored.
+int BufValue(int v, int floor) {
+    return std::max<int>(static_cast<int>(std::min<unsigned>(static_cast<unsigned>(v), kBufMax) * 2), floor);
+}
+
 template <typename T>
 std::string Bytes(const T& v) {
     return std::string(reinterpret_cast<const char*>(&v), sizeof(v));
@@ -72,11 +77,11 @@ Result<void> NetlinkSocket::SetSockOpt(int level, int name, const std::string& v
     switch (name) {
     case SO_SNDBUF:
     case SO_SNDBUFFORCE:
-        m_sndbuf = std::max<int>(static_cast<int>(std::min<unsigned>(static_cast<unsigned>(v), kBufMax) * 2), kMinSndbuf);
+        m_sndbuf = BufValue(v, kMinSndbuf);
         return {};
     case SO_RCVBUF:
     case SO_RCVBUFFORCE:
-        m_rcvbuf = std::max<int>(static_cast<int>(std::min<unsigned>(static_cast<unsigned>(v), kBufMax) * 2), kMinRcvbuf);
+        m_rcvbuf = BufValue(v, kMinRcvbuf);
         return {};
     case SO_PASSCRED: m_passcred = v != 0; return {};
     // Accepted without effect, as on any socket.

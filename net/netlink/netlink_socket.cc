@@ -174,6 +174,7 @@ Result<RecvResult> NetlinkSocket::RecvMsg(fs::IoDst& dst, int flags) {
     if (flags & MSG_OOB)
         return Error(EOPNOTSUPP);
     std::string datagram;
+    bool passcred;
     {
         std::unique_lock lock(m_lock);
         auto deadline = DeadlineOf(m_rcvtimeo);
@@ -203,6 +204,7 @@ Result<RecvResult> NetlinkSocket::RecvMsg(fs::IoDst& dst, int flags) {
                 return Error(r.error());
             }
         }
+        passcred = m_passcred;
         m_max_recvmsg_len = std::min(std::max(m_max_recvmsg_len, dst.remaining()), kMaxDumpDatagram);
         if (flags & MSG_PEEK) {
             datagram = m_queue.front();
@@ -221,6 +223,9 @@ Result<RecvResult> NetlinkSocket::RecvMsg(fs::IoDst& dst, int flags) {
         result.msg_flags |= MSG_TRUNC;
     result.bytes = (flags & MSG_TRUNC) ? datagram.size() : put;
     result.from = NlAddr(0, 0);
+    // SO_PASSCRED: the kernel's credentials (pid 0, root) come with every answer.
+    if (passcred)
+        result.creds = Ucred{0, 0, 0};
     return result;
 }
 

@@ -207,7 +207,8 @@ void PackDump(Dump d, const NlRequest& req, const RtnlCaller& caller, std::vecto
 
 // inet_rtm_getroute / inet6_rtm_getroute: RTA_DST names the destination (none: the any
 // address).
-int GetRoute(const NetworkConfig& config, const NlRequest& req, const RtnlCaller& caller, std::vector<std::string>& out) {
+int GetRoute(const NetworkConfig& config, const NlRequest& req, const RtnlCaller& caller,
+             std::vector<std::string>& out) {
     auto rtm = Header<rtmsg>(req.payload);
     if (!rtm)
         return EINVAL;

@@ -38,7 +38,8 @@ Result<std::unique_ptr<Kernel>> Kernel::Create(std::unique_ptr<platform::Platfor
     k->m_options = std::move(options);
     k->m_hostname = k->m_options.hostname;
     if (!k->m_options.network)
-        k->m_options.network = std::make_shared<net::Network>(net::NetworkMode::kNone, net::NetworkConfig::LoopbackOnly());
+        k->m_options.network =
+            std::make_shared<net::Network>(net::NetworkMode::kNone, net::NetworkConfig::LoopbackOnly());
     k->m_timekeeper = TRY(Timekeeper::Create(*k->m_memory_file));
     k->m_vdso = TRY(loader::Vdso::Create(*k->m_memory_file, *k->m_timekeeper));
     k->m_timer_queue = std::make_unique<TimerQueue>();

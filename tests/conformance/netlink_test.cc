@@ -567,7 +567,34 @@ TEST(NetlinkTest, Options) {
     ASSERT_THAT(getsockname(fd.get(), reinterpret_cast<sockaddr*>(&nl), &len), SyscallSucceeds());
     EXPECT_EQ(nl.nl_groups, 1u << (RTNLGRP_LINK - 1));
     v = 0;
-    EXPECT_THAT(setsockopt(fd.get(), SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &v, sizeof(v)), SyscallFailsWithErrno(EINVAL));
+    EXPECT_THAT(setsockopt(fd.get(), SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &v, sizeof(v)),
+                SyscallFailsWithErrno(EINVAL));
+}
+
+TEST(NetlinkTest, PassCredShowsTheKernel) {
+    Fd fd(NlSocket());
+    int one = 1;
+    ASSERT_THAT(setsockopt(fd.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)), SyscallSucceeds());
+    auto req = NlRequest(NLMSG_NOOP, NLM_F_REQUEST | NLM_F_ACK, 1, nullptr, 0);
+    ASSERT_EQ(send(fd.get(), req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+    char buf[128];
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+    iovec iov{buf, sizeof(buf)};
+    msghdr m{};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = control;
+    m.msg_controllen = sizeof(control);
+    ASSERT_THAT(recvmsg(fd.get(), &m, 0), SyscallSucceeds());
+    cmsghdr* c = CMSG_FIRSTHDR(&m);
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(c->cmsg_level, SOL_SOCKET);
+    EXPECT_EQ(c->cmsg_type, SCM_CREDENTIALS);
+    ucred cred;
+    memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+    EXPECT_EQ(cred.pid, 0);
+    EXPECT_EQ(cred.uid, 0u);
+    EXPECT_EQ(cred.gid, 0u);
 }
 
 TEST(NetlinkTest, LibcInterfaceNames) {

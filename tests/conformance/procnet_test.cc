@@ -70,7 +70,8 @@ TEST(ProcNetTest, IfInet6HasLoopback) {
 TEST(ProcNetTest, RouteHeader) {
     auto lines = Lines(ReadWholeFile("/proc/net/route"));
     ASSERT_FALSE(lines.empty());
-    EXPECT_EQ(lines[0], Padded("Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT", 127));
+    EXPECT_EQ(lines[0],
+              Padded("Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT", 127));
     for (size_t i = 1; i < lines.size(); ++i)
         EXPECT_EQ(lines[i].size(), 127u);
     if (UnderMoat()) {
