@@ -88,7 +88,9 @@ int RunDo(const DoOptions& opts) {
     auto memory_file = mm::MemoryFile::Create();
     if (!memory_file.ok())
         return Fail(fmt::format("cannot create the memory file: {}", strerror(memory_file.error())));
-    auto platform = opts.platform == "systrap" ? platform::CreateSystrapPlatform(memory_file.value()->fd())
+    platform::SystrapOptions systrap_opts;
+    systrap_opts.patch_syscalls = opts.syscall_patch;
+    auto platform = opts.platform == "systrap" ? platform::CreateSystrapPlatform(memory_file.value()->fd(), systrap_opts)
                                                : platform::CreatePtracePlatform(memory_file.value()->fd());
     if (!platform.ok())
         return Fail(fmt::format("cannot start the {} platform: {}", opts.platform, strerror(platform.error())));

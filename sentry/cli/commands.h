@@ -11,7 +11,8 @@ struct BindArg {
 };
 
 struct DoOptions {
-    std::string platform = "ptrace";
+    std::string platform = "systrap";
+    bool syscall_patch = true;    // systrap: rewrite hot syscall sites (--no-syscall-patch)
     bool strace = false;
     std::string debug_log;
     std::string cwd;

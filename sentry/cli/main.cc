@@ -17,8 +17,10 @@ int main(int argc, char** argv) {
 
     moat::cli::DoOptions do_opts;
     CLI::App* do_cmd = app.add_subcommand("do", "Run a command in a new sandbox: moat do [flags] -- CMD ARGS...");
-    do_cmd->add_option("--platform", do_opts.platform, "Execution platform: ptrace (default) or systrap")
+    do_cmd->add_option("--platform", do_opts.platform, "Execution platform: systrap (default) or ptrace")
         ->check(CLI::IsMember({"ptrace", "systrap"}));
+    do_cmd->add_flag("!--no-syscall-patch", do_opts.syscall_patch,
+                     "systrap: never rewrite the application's syscall instructions (every call takes a signal)");
     do_cmd->add_flag("--strace", do_opts.strace, "Print every syscall the sandbox serves, strace-style, to stderr");
     do_cmd->add_option("--debug-log", do_opts.debug_log, "Write the sentry's debug log to FILE");
     do_cmd->add_option("--cwd", do_opts.cwd, "Working directory inside the sandbox");
