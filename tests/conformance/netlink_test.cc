@@ -536,6 +536,10 @@ TEST(NetlinkTest, PeekTruncAndReadiness) {
     EXPECT_THAT(recv(fd.get(), buf, sizeof(buf), MSG_DONTWAIT), SyscallFailsWithErrno(EAGAIN));
     ASSERT_THAT(poll(&p, 1, 0), SyscallSucceedsWithValue(1));
     EXPECT_EQ(p.revents, POLLOUT);
+    // A bad buffer: EFAULT, and the datagram is consumed.
+    ASSERT_EQ(send(fd.get(), req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+    EXPECT_THAT(syscall(SYS_recvfrom, fd.get(), nullptr, 100L, 0L, nullptr, nullptr), SyscallFailsWithErrno(EFAULT));
+    EXPECT_THAT(recv(fd.get(), buf, sizeof(buf), MSG_DONTWAIT), SyscallFailsWithErrno(EAGAIN));
     // read(2) and write(2) work as recv and send.
     ASSERT_EQ(write(fd.get(), req.data(), req.size()), static_cast<ssize_t>(req.size()));
     EXPECT_THAT(read(fd.get(), buf, sizeof(buf)), SyscallSucceedsWithValue(kAck));
