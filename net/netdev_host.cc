@@ -1,8 +1,10 @@
 // NetworkConfig::FromHost: what --network=host shows of the host's network, read once by the
-// sentry at start-up.
+// sentry at start-up: getifaddrs, then the host's rtnetlink for what it leaves out (qdiscs,
+// address flags such as nodad).
 
 #include "net/netdev.h"
 
+#include "net/netlink/nl_message.h"
 #include "platform/base/unique_fd.h"
 
 #include <arpa/inet.h>
@@ -19,6 +21,8 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <string_view>
+#include <vector>
 
 namespace moat::net {
 
@@ -81,6 +85,82 @@ void AddHostGateways(NetworkConfig& config) {
     fclose(f);
 }
 
+// Calls `fn(message)` for every message of a host rtnetlink dump of `type`.
+template <typename Fn>
+void HostDump(uint16_t type, Fn&& fn) {
+    UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+    if (!fd)
+        return;
+    struct {
+        nlmsghdr h;
+        rtgenmsg g;
+        char pad[3];
+    } req{};
+    req.h.nlmsg_len = sizeof(req);
+    req.h.nlmsg_type = type;
+    req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    req.h.nlmsg_seq = 1;
+    if (::send(fd.get(), &req, sizeof(req), 0) != static_cast<ssize_t>(sizeof(req)))
+        return;
+    std::vector<char> buf(32768);
+    for (;;) {
+        ssize_t n = ::recv(fd.get(), buf.data(), buf.size(), 0);
+        if (n <= 0)
+            return;
+        size_t off = 0;
+        while (off + sizeof(nlmsghdr) <= static_cast<size_t>(n)) {
+            nlmsghdr h;
+            memcpy(&h, buf.data() + off, sizeof(h));
+            if (h.nlmsg_len < sizeof(h) || off + h.nlmsg_len > static_cast<size_t>(n))
+                return;
+            if (h.nlmsg_type == NLMSG_DONE || h.nlmsg_type == NLMSG_ERROR)
+                return;
+            fn(std::string_view(buf.data() + off + sizeof(h), h.nlmsg_len - sizeof(h)));
+            off += NLMSG_ALIGN(h.nlmsg_len);
+        }
+    }
+}
+
+// What getifaddrs does not tell: each link's qdisc, each address's IFA_F_* flags.
+void AddHostDetails(std::map<int, Interface>& by_index) {
+    HostDump(RTM_GETLINK, [&](std::string_view p) {
+        if (p.size() < sizeof(ifinfomsg))
+            return;
+        ifinfomsg ifi;
+        memcpy(&ifi, p.data(), sizeof(ifi));
+        auto it = by_index.find(ifi.ifi_index);
+        if (it == by_index.end())
+            return;
+        ForEachAttr(p, sizeof(ifinfomsg), [&](uint16_t t, std::string_view v) {
+            if (t == IFLA_QDISC)
+                it->second.qdisc = std::string(v.substr(0, v.find('\0')));
+        });
+    });
+    HostDump(RTM_GETADDR, [&](std::string_view p) {
+        if (p.size() < sizeof(ifaddrmsg))
+            return;
+        ifaddrmsg ifa;
+        memcpy(&ifa, p.data(), sizeof(ifa));
+        auto it = by_index.find(static_cast<int>(ifa.ifa_index));
+        if (it == by_index.end())
+            return;
+        std::array<uint8_t, 16> addr{};
+        uint32_t flags = ifa.ifa_flags;
+        size_t alen = ifa.ifa_family == AF_INET ? 4 : 16;
+        ForEachAttr(p, sizeof(ifaddrmsg), [&](uint16_t t, std::string_view v) {
+            if ((t == IFA_LOCAL || (t == IFA_ADDRESS && ifa.ifa_family == AF_INET6)) && v.size() >= alen)
+                memcpy(addr.data(), v.data(), alen);
+            else if (t == IFA_FLAGS && v.size() >= 4)
+                memcpy(&flags, v.data(), 4);
+        });
+        for (auto& a : it->second.addrs)
+            if (a.family == ifa.ifa_family && a.addr == addr) {
+                a.flags = flags;
+                a.scope = ifa.ifa_scope;
+            }
+    });
+}
+
 }  // namespace
 
 NetworkConfig NetworkConfig::FromHost() {
@@ -104,8 +184,7 @@ NetworkConfig NetworkConfig::FromHost() {
                 iface.mtu = static_cast<uint32_t>(r.ifr_mtu);
             if (probe && ::ioctl(probe.get(), SIOCGIFTXQLEN, &r) == 0)
                 iface.txqlen = static_cast<uint32_t>(r.ifr_qlen);
-            // FIXME(#6): the host's real qdisc needs a host RTM_GETLINK; a down device has none.
-            iface.qdisc = (iface.flags & IFF_LOOPBACK) ? "noqueue" : (iface.flags & IFF_UP) ? "fq_codel" : "noop";
+            iface.qdisc = (iface.flags & IFF_LOOPBACK) ? "noqueue" : "noop";  // AddHostDetails knows better
         }
         if (!p->ifa_addr)
             continue;
@@ -135,6 +214,7 @@ NetworkConfig NetworkConfig::FromHost() {
         }
     }
     freeifaddrs(list);
+    AddHostDetails(by_index);
     NetworkConfig c;
     for (auto& [index, iface] : by_index)
         c.AddInterface(std::move(iface));

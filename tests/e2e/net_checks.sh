@@ -8,6 +8,7 @@
 #   host-fetch a python3 http.server on the host's loopback: --network=host fetches its page
 #              (urllib, DNS for "localhost" through the host's resolver files); the default
 #              mode cannot reach it
+#   host-ip    under --network=host, ip addr / link / route print what they print on the host
 #   host-sockets data/host_sockets.py prints the same natively and under --network=host; a
 #              privileged port is EACCES there (the sandbox holds no host capability)
 set -u
@@ -70,6 +71,14 @@ host-fetch)
     *"Connection refused"* | *"Network is unreachable"* | *"Address family not supported"*) ;;
     *) fail "the default mode failed the wrong way: $out" ;;
     esac
+    ;;
+host-ip)
+    for cmd in "ip addr" "ip link" "ip route" "ip -br addr"; do
+        native=$(sh -c "$cmd" 2>&1)
+        sandbox=$("$moat" do --platform="$platform" --network=host -- /bin/sh -c "$cmd" 2>&1)
+        [ "$sandbox" = "$native" ] || fail "'$cmd' differs from the host's:
+$(diff <(echo "$native") <(echo "$sandbox"))"
+    done
     ;;
 host-sockets)
     script=$(dirname "$0")/data/host_sockets.py
