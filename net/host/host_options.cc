@@ -36,14 +36,15 @@ bool Allowed(int level, int name) {
         switch (name) {
         case IP_TOS: case IP_TTL: case IP_MULTICAST_TTL: case IP_MULTICAST_LOOP: case IP_MULTICAST_IF:
         case IP_ADD_MEMBERSHIP: case IP_DROP_MEMBERSHIP: case IP_MTU_DISCOVER: case IP_MTU: case IP_RECVTOS:
-        case IP_BIND_ADDRESS_NO_PORT: return true;
+        case IP_BIND_ADDRESS_NO_PORT:
+        case IP_RECVERR: return true;  // glibc's resolver sets it (the error queue stays unread)
         default: return false;
         }
     case IPPROTO_IPV6:
         switch (name) {
         case IPV6_V6ONLY: case IPV6_UNICAST_HOPS: case IPV6_MULTICAST_HOPS: case IPV6_MULTICAST_LOOP:
         case IPV6_MULTICAST_IF: case IPV6_TCLASS: case IPV6_JOIN_GROUP: case IPV6_LEAVE_GROUP:
-        case IPV6_MTU_DISCOVER: case IPV6_MTU: return true;
+        case IPV6_MTU_DISCOVER: case IPV6_MTU: case IPV6_RECVERR: return true;
         default: return false;
         }
     default: return false;

@@ -80,11 +80,13 @@ Result<void> HostSocket::WaitFor(short events, bool nonblock, const std::optiona
     return {};
 }
 
-// The address families the host socket takes; privileged ports are refused (EACCES) as for
-// an unprivileged process.
-Result<void> HostSocket::CheckAddr(const SockAddr& addr) const {
+// An address the app passed (EINVAL when shorter than a family); binding a privileged port is
+// refused (EACCES) as for an unprivileged process. Connecting to one is of course fine.
+Result<void> HostSocket::CheckAddr(const SockAddr& addr, bool for_bind) const {
     if (addr.size() < sizeof(sa_family_t))
         return Error(EINVAL);
+    if (!for_bind)
+        return {};
     sa_family_t family;
     memcpy(&family, addr.data(), sizeof(family));
     if (family == AF_INET && addr.size() >= sizeof(sockaddr_in)) {
@@ -102,7 +104,7 @@ Result<void> HostSocket::CheckAddr(const SockAddr& addr) const {
 }
 
 Result<void> HostSocket::Bind(const SockAddr& addr) {
-    TRY(CheckAddr(addr));
+    TRY(CheckAddr(addr, true));
     if (::bind(m_fd.get(), reinterpret_cast<const sockaddr*>(addr.data()), static_cast<socklen_t>(addr.size())) < 0)
         return HostErrno();
     return {};
@@ -138,7 +140,7 @@ Result<std::shared_ptr<fs::File>> HostSocket::Accept(bool nonblock, SockAddr* pe
 }
 
 Result<void> HostSocket::Connect(const SockAddr& addr) {
-    TRY(CheckAddr(addr));
+    TRY(CheckAddr(addr, false));
     if (::connect(m_fd.get(), reinterpret_cast<const sockaddr*>(addr.data()), static_cast<socklen_t>(addr.size())) == 0)
         return {};
     // EALREADY: a connect restarted after a signal; a blocking one waits again, as Linux's
@@ -189,7 +191,7 @@ Result<SockAddr> HostSocket::GetPeerName() {
 
 Result<size_t> HostSocket::SendMsg(SendRequest& req) {
     if (req.to && !req.to->empty())
-        TRY(CheckAddr(*req.to));
+        TRY(CheckAddr(*req.to, false));
     if (!req.rights.empty())
         return Error(EINVAL);  // SCM_RIGHTS is for unix sockets
     const sockaddr* to = req.to && !req.to->empty() ? reinterpret_cast<const sockaddr*>(req.to->data()) : nullptr;
@@ -242,6 +244,9 @@ Result<size_t> HostSocket::SendMsg(SendRequest& req) {
 }
 
 Result<RecvResult> HostSocket::RecvMsg(fs::IoDst& dst, int flags) {
+    // The host's error queue is not relayed: it reads as empty.
+    if (flags & MSG_ERRQUEUE)
+        return Error(EAGAIN);
     bool stream = m_type == SOCK_STREAM;
     bool nonblock = nonblocking(flags);
     std::optional<std::chrono::nanoseconds> timeout;

@@ -54,7 +54,7 @@ private:
     // the timeout, ERESTARTSYS (EINTR with a timeout) on a signal.
     Result<void> WaitFor(short events, bool nonblock, const std::optional<std::chrono::nanoseconds>& timeout);
     bool nonblocking(int msg_flags) const { return (msg_flags & MSG_DONTWAIT) || (status_flags() & O_NONBLOCK); }
-    Result<void> CheckAddr(const SockAddr& addr) const;
+    Result<void> CheckAddr(const SockAddr& addr, bool for_bind) const;
 
     const std::shared_ptr<HostPoller> m_poller;
     const UniqueFd m_fd;

@@ -9,6 +9,9 @@
 #              (urllib, DNS for "localhost" through the host's resolver files); the default
 #              mode cannot reach it
 #   host-ip    under --network=host, ip addr / link / route print what they print on the host
+#   host-dns   the host's resolver configuration answers the same under --network=host: a
+#              lookup of a name that does not exist fails with the same error as natively
+#              (EAI_NONAME when the host's name server answers), the hosts file still works
 #   host-sockets data/host_sockets.py prints the same natively and under --network=host; a
 #              privileged port is EACCES there (the sandbox holds no host capability)
 set -u
@@ -79,6 +82,16 @@ host-ip)
         [ "$sandbox" = "$native" ] || fail "'$cmd' differs from the host's:
 $(diff <(echo "$native") <(echo "$sandbox"))"
     done
+    ;;
+host-dns)
+    lookup='import socket
+for name in ("localhost", "moat-e2e-no-such-name.invalid"):
+    try: print(name, socket.getaddrinfo(name, 80, socket.AF_INET, socket.SOCK_STREAM)[0][4])
+    except socket.gaierror as e: print(name, "gaierror", e.errno)'
+    native=$(python3 -c "$lookup" 2>&1)
+    sandbox=$("$moat" do --platform="$platform" --network=host -- /usr/bin/python3 -c "$lookup" 2>&1)
+    [ "$sandbox" = "$native" ] || fail "lookups differ:
+$(diff <(echo "$native") <(echo "$sandbox"))"
     ;;
 host-sockets)
     script=$(dirname "$0")/data/host_sockets.py

@@ -32,4 +32,7 @@ m, a = u.recvfrom(3); print("udp", m, a[0])
 u.settimeout(0.1)
 try: u.recv(10)
 except socket.timeout: print("udp timeout")
+# A privileged port may be connected to (nothing listens on 1 here).
+r = socket.socket(); r.settimeout(5)
+print("connect 1", errno.errorcode.get(r.connect_ex(("127.0.0.1", 1)), "ok"))
 srv.shutdown()
