@@ -6,6 +6,9 @@
 
 #include "fs/fd_table.h"
 #include "fs/task_fs.h"
+#include "net/host/host_socket.h"
+#include "net/netlink/netlink_socket.h"
+#include "net/network.h"
 #include "net/unix/unix_socket.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/kernel/task.h"
@@ -86,9 +89,26 @@ Result<void> CopyOutSockAddr(kernel::Task& task, const net::SockAddr& value, mm:
     return task.mm().CopyOutObject(lenp, static_cast<int>(value.size()));
 }
 
-// Implements Linux socket(2) for AF_UNIX; other families EAFNOSUPPORT (FIXME(#6)).
+// Implements Linux socket(2) for AF_UNIX, AF_NETLINK (NETLINK_ROUTE) and, under
+// --network=host, AF_INET/AF_INET6 backed by host sockets; other families EAFNOSUPPORT
+// (FIXME(#6)).
 SyscallResult sys_socket(kernel::Task& task, const SyscallArgs& a) {
     int type = arg_int(a, 1);
+    int domain = arg_int(a, 0);
+    const auto& poller = task.kernel().network()->host_poller();
+    if (domain == AF_NETLINK || ((domain == AF_INET || domain == AF_INET6) && poller)) {
+        if ((type & ~kSockTypeMask) & ~(SOCK_CLOEXEC | SOCK_NONBLOCK))
+            return Error(EINVAL);
+        uint64_t ino = task.kernel().NextAnonInode();
+        std::shared_ptr<net::Socket> sock;
+        if (domain == AF_NETLINK)
+            sock = TRY(net::NetlinkSocket::Create(task.kernel().network(), type & kSockTypeMask, arg_int(a, 2), ino,
+                                                  type & SOCK_NONBLOCK));
+        else  // --network=host
+            sock = TRY(net::HostSocket::Create(poller, domain, type & kSockTypeMask, arg_int(a, 2), ino,
+                                               type & SOCK_NONBLOCK));
+        return TRY(task.fd_table().Install(std::move(sock), type & SOCK_CLOEXEC, 0, fs::NofileLimit(task)));
+    }
     int base = TRY(CheckSocketArgs(arg_int(a, 0), type, arg_int(a, 2)));
     auto sock = net::UnixSocket::Create(task.kernel().unix_space(), base, task.kernel().NextAnonInode(),
                                         type & SOCK_NONBLOCK);
@@ -98,6 +118,10 @@ SyscallResult sys_socket(kernel::Task& task, const SyscallArgs& a) {
 // Implements Linux socketpair(2) for AF_UNIX.
 SyscallResult sys_socketpair(kernel::Task& task, const SyscallArgs& a) {
     int type = arg_int(a, 1);
+    if (arg_int(a, 0) == AF_NETLINK) {  // created, then sock_no_socketpair
+        TRY(net::NetlinkSocket::Create(task.kernel().network(), type & kSockTypeMask, arg_int(a, 2), 0, false));
+        return Error(EOPNOTSUPP);
+    }
     int base = TRY(CheckSocketArgs(arg_int(a, 0), type, arg_int(a, 2)));
     auto [s0, s1] = net::UnixSocket::CreatePair(task.kernel().unix_space(), base, task.kernel().NextAnonInode(),
                                                 task.kernel().NextAnonInode(), type & SOCK_NONBLOCK);

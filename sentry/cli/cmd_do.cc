@@ -6,6 +6,7 @@
 #include "fs/fd_table.h"
 #include "fs/fs_context.h"
 #include "fs/vfs.h"
+#include "net/network.h"
 #include "platform/base/log.h"
 #include "platform/ptrace/ptrace_platform.h"
 #include "platform/systrap/systrap_platform.h"
@@ -135,6 +136,10 @@ int RunDo(const DoOptions& opts) {
     kopts.strace = opts.strace;
     if (!opts.hostname.empty())
         kopts.hostname = opts.hostname;
+    // --network=host: the host's interfaces, read once now; sockets open on the host later.
+    kopts.network = opts.network == "host"
+                        ? std::make_shared<net::Network>(net::NetworkMode::kHost, net::NetworkConfig::FromHost())
+                        : std::make_shared<net::Network>(net::NetworkMode::kNone, net::NetworkConfig::LoopbackOnly());
     auto kernel = kernel::Kernel::Create(platform.release_value(), memory_file.release_value(), vfs.release_value(), kopts);
     if (!kernel.ok())
         return Fail(fmt::format("cannot start the sentry: {}", strerror(kernel.error())));
