@@ -237,10 +237,9 @@ Result<void> InetSocket::Shutdown(int how) {
 
 Result<SockAddr> InetSocket::GetName() {
     std::lock_guard lock(m_space->lock());
-    InetAddr a = m_ep->local;
-    if (!m_ep->bound)
-        a.port = 0;
-    return FormatInetAddr(m_ep->family, a);
+    // Linux reports inet_sport, which outlives the port's release (a listener shut down, a
+    // refused connect); only a UDP disconnect clears it.
+    return FormatInetAddr(m_ep->family, m_ep->local);
 }
 
 Result<SockAddr> InetSocket::GetPeerName() {

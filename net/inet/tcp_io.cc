@@ -73,6 +73,20 @@ void AbortListener(InetSpace& space, InetEndpoint& ep, InetGarbage& garbage) {
     ep.syn_queue.clear();
 }
 
+// A connector that gives up (closed, shut down) leaves the listener's queue, so that queue
+// holds only live connectors.
+void LeaveSynQueue(InetEndpoint& ep) {
+    auto listener = ep.listener.lock();
+    ep.listener.reset();
+    if (!listener)
+        return;
+    auto& q = listener->syn_queue;
+    std::erase_if(q, [&](const std::weak_ptr<InetEndpoint>& w) {
+        auto c = w.lock();
+        return !c || c.get() == &ep;
+    });
+}
+
 }  // namespace
 
 void ResetStream(InetEndpoint& ep, int err) {
@@ -132,6 +146,8 @@ Result<void> InetSocket::ConnectStream(const SockAddr& addr) {
         }
         if (ep.state == InetEndpoint::State::kListen)
             AbortListener(*m_space, ep, garbage);
+        if (ep.state == InetEndpoint::State::kSynSent)
+            LeaveSynQueue(ep);
         CloseEndpoint(*m_space, ep);
         ep.sock_state = InetEndpoint::SockState::kUnconnected;
         ep.shutdown = 0;
@@ -205,6 +221,7 @@ void InetSocket::ShutdownStream(int mode, InetGarbage& garbage) {
         }
         return;
     case InetEndpoint::State::kSynSent:
+        LeaveSynQueue(ep);
         CloseEndpoint(*m_space, ep);
         ep.sock_state = InetEndpoint::SockState::kUnconnected;
         return;
@@ -224,6 +241,8 @@ void InetSocket::ReleaseStream(InetGarbage& garbage) {
     InetEndpoint& ep = *m_ep;
     if (ep.state == InetEndpoint::State::kListen)
         AbortListener(*m_space, ep, garbage);
+    if (ep.state == InetEndpoint::State::kSynSent)
+        LeaveSynQueue(ep);
     if (auto peer = ep.peer) {
         bool abort = ep.rq_bytes > 0 || (ep.linger_onoff && ep.linger_secs == 0);
         if (abort && peer->state == InetEndpoint::State::kEstablished) {

@@ -196,6 +196,30 @@ TEST_P(TcpTest, NonblockingConnectRefused) {
     EXPECT_EQ(err, ECONNREFUSED);
     ASSERT_THAT(getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &len), SyscallSucceeds());
     EXPECT_EQ(err, 0);
+    // The failed attempt is still "connecting": with its error taken, the next connect reports
+    // ECONNABORTED and resets it.
+    EXPECT_THAT(connect(c, dead.get(), dead.len), SyscallFailsWithErrno(ECONNABORTED));
+    // Refused again: the error is reported by the connect after the one that started it.
+    EXPECT_THAT(connect(c, dead.get(), dead.len), SyscallFailsWithErrno(EINPROGRESS));
+    EXPECT_EQ(PollEvents(c, POLLOUT, 2000) & POLLERR, POLLERR);
+    EXPECT_THAT(connect(c, dead.get(), dead.len), SyscallFailsWithErrno(ECONNREFUSED));
+}
+
+TEST_P(TcpTest, ShutdownReadStopsListening) {
+    Fd l(BoundSocket(family(), SOCK_STREAM));
+    InetAddr lname = SockName(l);
+    Fd c(socket(family(), SOCK_STREAM, 0));
+    ASSERT_THAT(connect(c, lname.get(), lname.len), SyscallSucceeds());
+    EXPECT_EQ(PollEvents(l, POLLIN, 1000) & POLLIN, POLLIN);
+    ASSERT_THAT(shutdown(l, SHUT_RD), SyscallSucceeds());
+    EXPECT_THAT(accept(l, nullptr, nullptr), SyscallFailsWithErrno(EINVAL));
+    EXPECT_EQ(SockName(l).port(), lname.port());
+    EXPECT_EQ(PollEvents(l, POLLIN | POLLOUT), POLLOUT | POLLHUP);
+    // The connection that waited in the accept queue is reset.
+    EXPECT_EQ(PollEvents(c, POLLIN, 1000) & POLLERR, POLLERR);
+    char ch;
+    EXPECT_THAT(read(c, &ch, 1), SyscallFailsWithErrno(ECONNRESET));
+    EXPECT_THAT(getpeername(c, nullptr, nullptr), SyscallFailsWithErrno(ENOTCONN));
 }
 
 TEST_P(TcpTest, FullBacklogLeavesConnectorWaiting) {
