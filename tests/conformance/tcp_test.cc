@@ -10,7 +10,9 @@
 #include <linux/sockios.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/select.h>
 
 #include <gtest/gtest.h>
 
@@ -403,6 +405,34 @@ TEST_P(TcpTest, Readiness) {
     EXPECT_EQ(PollEvents(c, POLLIN | POLLOUT), POLLOUT);
     ASSERT_THAT(write(s, "x", 1), SyscallSucceeds());
     EXPECT_EQ(PollEvents(c, POLLIN | POLLOUT, 1000), POLLIN | POLLOUT);
+}
+
+TEST_P(TcpTest, EpollAndSelect) {
+    TcpPair p(family());
+    Fd ep(epoll_create1(EPOLL_CLOEXEC));
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+    ev.data.fd = p.client;
+    ASSERT_THAT(epoll_ctl(ep, EPOLL_CTL_ADD, p.client, &ev), SyscallSucceeds());
+    epoll_event out{};
+    EXPECT_THAT(epoll_wait(ep, &out, 1, 0), SyscallSucceedsWithValue(0));
+    std::thread writer([&] {
+        usleep(20000);
+        EXPECT_EQ(write(p.server, "e", 1), 1);
+    });
+    ASSERT_THAT(epoll_wait(ep, &out, 1, 5000), SyscallSucceedsWithValue(1));
+    writer.join();
+    EXPECT_EQ(out.events, static_cast<uint32_t>(EPOLLIN));
+    // Edge-triggered: nothing new, no event.
+    EXPECT_THAT(epoll_wait(ep, &out, 1, 0), SyscallSucceedsWithValue(0));
+    ASSERT_THAT(shutdown(p.server, SHUT_WR), SyscallSucceeds());
+    ASSERT_THAT(epoll_wait(ep, &out, 1, 1000), SyscallSucceedsWithValue(1));
+    EXPECT_EQ(out.events, static_cast<uint32_t>(EPOLLIN | EPOLLRDHUP));
+    fd_set rd;
+    FD_ZERO(&rd);
+    FD_SET(p.client.get(), &rd);
+    timeval tv{1, 0};
+    EXPECT_THAT(select(p.client + 1, &rd, nullptr, nullptr, &tv), SyscallSucceedsWithValue(1));
 }
 
 TEST_P(TcpTest, BlockingAcceptWakesOnConnect) {

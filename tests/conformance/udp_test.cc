@@ -73,6 +73,38 @@ TEST_P(UdpTest, BoundariesTruncAndPeek) {
     EXPECT_THAT(recv(a, buf, sizeof(buf), 0), SyscallSucceedsWithValue(0));
 }
 
+TEST_P(UdpTest, SendmmsgRecvmmsg) {
+    Fd a(BoundSocket(family(), SOCK_DGRAM));
+    Fd b(socket(family(), SOCK_DGRAM, 0));
+    InetAddr aname = SockName(a);
+    ASSERT_THAT(connect(b, aname.get(), aname.len), SyscallSucceeds());
+    char out[3][4] = {{'a'}, {'b', 'b'}, {'c', 'c', 'c'}};
+    iovec oiov[3];
+    mmsghdr omsg[3] = {};
+    for (int i = 0; i < 3; ++i) {
+        oiov[i] = {out[i], static_cast<size_t>(i + 1)};
+        omsg[i].msg_hdr.msg_iov = &oiov[i];
+        omsg[i].msg_hdr.msg_iovlen = 1;
+    }
+    ASSERT_THAT(sendmmsg(b, omsg, 3, 0), SyscallSucceedsWithValue(3));
+    char in[3][8];
+    iovec iiov[3];
+    mmsghdr imsg[3] = {};
+    sockaddr_storage from[3];
+    for (int i = 0; i < 3; ++i) {
+        iiov[i] = {in[i], sizeof(in[i])};
+        imsg[i].msg_hdr.msg_iov = &iiov[i];
+        imsg[i].msg_hdr.msg_iovlen = 1;
+        imsg[i].msg_hdr.msg_name = &from[i];
+        imsg[i].msg_hdr.msg_namelen = sizeof(from[i]);
+    }
+    ASSERT_THAT(recvmmsg(a, imsg, 3, MSG_DONTWAIT, nullptr), SyscallSucceedsWithValue(3));
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(imsg[i].msg_len, static_cast<unsigned>(i + 1));
+        EXPECT_EQ(imsg[i].msg_hdr.msg_namelen, family() == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6));
+    }
+}
+
 TEST_P(UdpTest, MessageSizeLimit) {
     Fd a(BoundSocket(family(), SOCK_DGRAM));
     int big = 1 << 20;
