@@ -93,6 +93,8 @@ public:
     int linger_onoff = 0, linger_secs = 0;
     int keepidle = 7200, keepintvl = 75, keepcnt = 9;
     int user_mss = 0;
+    int rcvlowat = 1;       // stored; reads and poll do not use it yet
+    bool bound_to_lo = false;  // SO_BINDTODEVICE "lo"
     int tos = 0, ttl = -1, tclass = 0, hops = -1;
     std::optional<std::chrono::nanoseconds> rcvtimeo, sndtimeo;  // none: block forever
     // Options that are stored and read back but change nothing on loopback (IP_RECVERR,

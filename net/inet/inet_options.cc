@@ -84,11 +84,25 @@ bool IsStored(int level, int name) {
         return name == IPV6_RECVERR || name == IPV6_RECVPKTINFO || name == IPV6_MTU_DISCOVER ||
                name == IPV6_RECVTCLASS;
     case IPPROTO_TCP:
-        return name == TCP_DEFER_ACCEPT || name == TCP_USER_TIMEOUT || name == TCP_FASTOPEN ||
+        return name == TCP_USER_TIMEOUT || name == TCP_FASTOPEN ||
                name == TCP_NOTSENT_LOWAT || name == TCP_THIN_LINEAR_TIMEOUTS;
     case IPPROTO_UDP: return name == UDP_CORK || name == UDP_SEGMENT || name == UDP_GRO;
     default: return false;
     }
+}
+
+// TCP_DEFER_ACCEPT is kept as SYN-ACK retransmissions: seconds round up to the time the
+// retransmissions take (secs_to_retrans / retrans_to_secs, 1 s initial timeout, 120 s cap).
+int DeferAcceptSeconds(int seconds) {
+    if (seconds <= 0)
+        return 0;
+    int timeout = 1, period = 1, retrans = 1;
+    while (seconds > period && retrans < 255) {
+        ++retrans;
+        timeout = std::min(timeout * 2, 120);
+        period += timeout;
+    }
+    return period;
 }
 
 }  // namespace
@@ -114,6 +128,16 @@ Result<void> InetSocket::SetSockOpt(int level, int name, const std::string& valu
             ep.linger_secs = l.l_linger;
             return {};
         }
+        case SO_BINDTODEVICE: {
+            // The sandbox has one interface.
+            std::string dev = value.substr(0, strnlen(value.data(), std::min<size_t>(value.size(), 16)));
+            if (!dev.empty() && dev != "lo")
+                return Error(ENODEV);
+            ep.bound_to_lo = !dev.empty();
+            return {};
+        }
+        // Credentials pass over unix and netlink sockets only.
+        case SO_PASSCRED: return Error(EOPNOTSUPP);
         default: break;
         }
         int v = TRY(IntValue(value));
@@ -136,7 +160,7 @@ Result<void> InetSocket::SetSockOpt(int level, int name, const std::string& valu
                 ep.peer->Notify();
             return {};
         }
-        case SO_RCVLOWAT: return {};
+        case SO_RCVLOWAT: ep.rcvlowat = v < 0 ? INT32_MAX : std::max(v, 1); return {};
         default: break;
         }
         if (IsStored(level, name)) {
@@ -208,6 +232,7 @@ Result<void> InetSocket::SetSockOpt(int level, int name, const std::string& valu
         case TCP_NODELAY: ep.nodelay = v != 0; return {};
         case TCP_CORK: ep.cork = v != 0; return {};
         case TCP_QUICKACK: return {};
+        case TCP_DEFER_ACCEPT: ep.stored[Key(level, name)] = DeferAcceptSeconds(v); return {};
         case TCP_KEEPIDLE: ep.keepidle = TRY(in(1, 32767)); return {};
         case TCP_KEEPINTVL: ep.keepintvl = TRY(in(1, 32767)); return {};
         case TCP_KEEPCNT: ep.keepcnt = TRY(in(1, 127)); return {};
@@ -268,7 +293,15 @@ Result<std::string> InetSocket::GetSockOpt(int level, int name) {
         case SO_RCVTIMEO_OLD: return TimeoutBytes(ep.rcvtimeo);
         case SO_SNDTIMEO_OLD: return TimeoutBytes(ep.sndtimeo);
         case SO_LINGER: return Bytes(linger{ep.linger_onoff, ep.linger_secs});
-        case SO_RCVLOWAT: return Bytes(1);
+        case SO_RCVLOWAT: return Bytes(ep.rcvlowat);
+        case SO_SNDLOWAT: return Bytes(1);
+        case SO_PASSCRED: return Error(EOPNOTSUPP);
+        case SO_BINDTODEVICE: return ep.bound_to_lo ? std::string("lo", 3) : std::string();
+        case SO_PEERCRED: {
+            // An inet socket has no peer credentials: Linux reports pid 0 and the overflow ids.
+            ucred c{0, static_cast<uid_t>(-1), static_cast<gid_t>(-1)};
+            return Bytes(c);
+        }
         default: return stored();
         }
     case IPPROTO_IP:
@@ -299,6 +332,10 @@ Result<std::string> InetSocket::GetSockOpt(int level, int name) {
         case TCP_NODELAY: return Bytes(static_cast<int>(ep.nodelay));
         case TCP_CORK: return Bytes(static_cast<int>(ep.cork));
         case TCP_QUICKACK: return Bytes(1);
+        case TCP_DEFER_ACCEPT: {
+            auto it = ep.stored.find(Key(level, name));
+            return Bytes(it == ep.stored.end() ? 0 : it->second);
+        }
         case TCP_KEEPIDLE: return Bytes(ep.keepidle);
         case TCP_KEEPINTVL: return Bytes(ep.keepintvl);
         case TCP_KEEPCNT: return Bytes(ep.keepcnt);

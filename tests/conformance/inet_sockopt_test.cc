@@ -94,6 +94,31 @@ TEST_P(InetSockoptTest, FlagsRoundTrip) {
     EXPECT_THAT(getsockopt(s, SOL_SOCKET, SO_TYPE, small, &len), SyscallFailsWithErrno(EINVAL));
 }
 
+TEST_P(InetSockoptTest, InetOnlyAnswers) {
+    Fd s(socket(family(), type(), 0));
+    ucred c{};
+    socklen_t len = sizeof(c);
+    ASSERT_THAT(getsockopt(s, SOL_SOCKET, SO_PEERCRED, &c, &len), SyscallSucceeds());
+    EXPECT_EQ(c.pid, 0);
+    EXPECT_EQ(c.uid, static_cast<uid_t>(-1));
+    EXPECT_THAT(SetInt(s, SOL_SOCKET, SO_PASSCRED, 1), SyscallFailsWithErrno(EOPNOTSUPP));
+    ASSERT_THAT(setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3), SyscallSucceeds());
+    char dev[16] = {};
+    len = sizeof(dev);
+    ASSERT_THAT(getsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, dev, &len), SyscallSucceeds());
+    EXPECT_STREQ(dev, "lo");
+    EXPECT_THAT(setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, "nosuch0", 8), SyscallFailsWithErrno(ENODEV));
+    ASSERT_THAT(SetInt(s, SOL_SOCKET, SO_RCVLOWAT, 3), SyscallSucceeds());
+    EXPECT_EQ(GetInt(s, SOL_SOCKET, SO_RCVLOWAT), 3);
+    EXPECT_EQ(GetInt(s, SOL_SOCKET, SO_SNDLOWAT), 1);
+    EXPECT_THAT(SetInt(s, SOL_SOCKET, SO_SNDLOWAT, 1), SyscallFailsWithErrno(ENOPROTOOPT));
+    if (tcp()) {
+        // Seconds round up to whole SYN-ACK retransmission times.
+        ASSERT_THAT(SetInt(s, IPPROTO_TCP, TCP_DEFER_ACCEPT, 5), SyscallSucceeds());
+        EXPECT_EQ(GetInt(s, IPPROTO_TCP, TCP_DEFER_ACCEPT), 7);
+    }
+}
+
 TEST_P(InetSockoptTest, LingerAndTimeouts) {
     Fd s(socket(family(), type(), 0));
     linger l{1, 7};
