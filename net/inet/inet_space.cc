@@ -83,50 +83,69 @@ void InetSpace::Unbind(InetEndpoint& ep) {
     ep.bound = false;
 }
 
-std::shared_ptr<InetEndpoint> InetSpace::FindListener(const InetAddr& dst) {
-    std::shared_ptr<InetEndpoint> best;
+namespace {
+
+// compute_score: an exact address first, then a socket of the packet's own family.
+int Score(const InetEndpoint& ep, const IpBytes& dst) {
+    int match = BindScope::Of(ep.family, ep.v6only, ep.local.ip).Match(dst);
+    if (match == 0)
+        return 0;
+    return match * 2 + ((ep.family == AF_INET) == InetAddr{dst, 0}.mapped() ? 1 : 0);
+}
+
+// Among the best-scoring sockets, an SO_REUSEPORT group spreads by the source port (Linux
+// hashes the 4-tuple); without SO_REUSEPORT there is only one.
+std::shared_ptr<InetEndpoint> Pick(std::vector<std::shared_ptr<InetEndpoint>>& best, const InetAddr& src) {
+    if (best.empty())
+        return nullptr;
+    return best[src.port % best.size()];
+}
+
+}  // namespace
+
+std::shared_ptr<InetEndpoint> InetSpace::FindListener(const InetAddr& dst, const InetAddr& src) {
+    std::vector<std::shared_ptr<InetEndpoint>> best;
     int best_score = 0;
     auto [first, last] = m_tcp_ports.equal_range(dst.port);
     for (auto it = first; it != last; ++it) {
         auto ep = it->second.lock();
         if (!ep || ep->dead || ep->state != InetEndpoint::State::kListen)
             continue;
-        int match = BindScope::Of(ep->family, ep->v6only, ep->local.ip).Match(dst.ip);
-        if (match == 0)
+        int score = Score(*ep, dst.ip);
+        if (score == 0 || score < best_score)
             continue;
-        // compute_score: an exact address first, then a socket of the packet's own family.
-        int score = match * 2 + ((ep->family == AF_INET) == dst.mapped() ? 1 : 0);
-        if (score > best_score) {
-            best = ep;
-            best_score = score;
-        }
+        if (score > best_score)
+            best.clear();
+        best_score = score;
+        best.push_back(std::move(ep));
     }
-    return best;
+    return Pick(best, src);
 }
 
 std::shared_ptr<InetEndpoint> InetSpace::FindUdp(const InetAddr& dst, const InetAddr& src) {
-    std::shared_ptr<InetEndpoint> best;
+    std::vector<std::shared_ptr<InetEndpoint>> best;
     int best_score = 0;
     auto [first, last] = m_udp_ports.equal_range(dst.port);
     for (auto it = first; it != last; ++it) {
         auto ep = it->second.lock();
         if (!ep || ep->dead)
             continue;
-        int match = BindScope::Of(ep->family, ep->v6only, ep->local.ip).Match(dst.ip);
-        if (match == 0)
+        int score = Score(*ep, dst.ip);
+        if (score == 0)
             continue;
-        int score = match * 2 + ((ep->family == AF_INET) == dst.mapped() ? 1 : 0);
         if (ep->state == InetEndpoint::State::kEstablished) {
             if (!(ep->remote == src))
                 continue;
             score += 8;
         }
-        if (score > best_score) {
-            best = ep;
-            best_score = score;
-        }
+        if (score < best_score)
+            continue;
+        if (score > best_score)
+            best.clear();
+        best_score = score;
+        best.push_back(std::move(ep));
     }
-    return best;
+    return Pick(best, src);
 }
 
 int LinuxTcpState(const InetEndpoint& ep) {

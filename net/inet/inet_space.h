@@ -61,8 +61,9 @@ public:
     Result<void> CheckListen(const InetEndpoint& ep);
     // Takes `ep` out of the port table.
     void Unbind(InetEndpoint& ep);
-    // The socket listening for connections to `dst` (specific address before wildcard).
-    std::shared_ptr<InetEndpoint> FindListener(const InetAddr& dst);
+    // The socket listening for connections to `dst` from `src` (specific address before
+    // wildcard; an SO_REUSEPORT group shares by source port).
+    std::shared_ptr<InetEndpoint> FindListener(const InetAddr& dst, const InetAddr& src);
     // The UDP socket a datagram from `src` to `dst` is delivered to (connected sockets first).
     std::shared_ptr<InetEndpoint> FindUdp(const InetAddr& dst, const InetAddr& src);
     // Forgets a released endpoint.

@@ -22,6 +22,7 @@ namespace moat::net {
 namespace {
 
 constexpr size_t kStreamChunk = 64 * 1024;
+constexpr auto kSynTimeout = std::chrono::seconds(127);
 
 std::optional<std::chrono::steady_clock::time_point> DeadlineOf(const std::optional<std::chrono::nanoseconds>& t) {
     if (!t)
@@ -178,7 +179,7 @@ Result<void> InetSocket::ConnectStream(const SockAddr& addr) {
         ep.done = false;
         ep.state = InetEndpoint::State::kSynSent;
         ep.sock_state = InetEndpoint::SockState::kConnecting;
-        auto listener = m_space->FindListener(dst);
+        auto listener = m_space->FindListener(dst, ep.local);
         if (!listener) {
             ResetStream(ep, ECONNREFUSED);
             CloseEndpoint(*m_space, ep);
@@ -194,10 +195,21 @@ Result<void> InetSocket::ConnectStream(const SockAddr& addr) {
     }
     }
     if (ep.state == InetEndpoint::State::kSynSent) {
-        auto waited = Wait(lock, false, DeadlineOf(ep.sndtimeo),
+        // Linux gives up after tcp_syn_retries (6) retransmissions: 1 + 2 + … + 64 s.
+        auto syn_deadline = std::chrono::steady_clock::now() + kSynTimeout;
+        auto deadline = DeadlineOf(ep.sndtimeo);
+        bool syn_limit = !deadline || syn_deadline < *deadline;
+        auto waited = Wait(lock, false, syn_limit ? syn_deadline : *deadline,
                            [&] { return ep.state != InetEndpoint::State::kSynSent; });
-        if (!waited.ok())
+        if (!waited.ok() && waited.error() == EAGAIN && syn_limit && ep.state == InetEndpoint::State::kSynSent) {
+            LeaveSynQueue(ep);
+            ResetStream(ep, ETIMEDOUT);
+            CloseEndpoint(*m_space, ep);
+        } else if (!waited.ok()) {
+            if (waited.error() == EINTR && !ep.sndtimeo)
+                return Error(ERESTARTSYS);  // the SYN limit is not a user timeout: restart
             return Error(waited.error() == EAGAIN ? EINPROGRESS : waited.error());
+        }
     }
     if (ep.state == InetEndpoint::State::kClosed) {
         int e = TakeError(ep);

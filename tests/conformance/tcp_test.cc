@@ -16,8 +16,10 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace moat::conformance {
 namespace {
@@ -110,10 +112,25 @@ TEST_P(TcpTest, ReusePortListeners) {
     ASSERT_THAT(bind(a, lo.get(), lo.len), SyscallSucceeds());
     InetAddr name = SockName(a);
     ASSERT_THAT(bind(b, name.get(), name.len), SyscallSucceeds());
-    EXPECT_THAT(listen(a, 4), SyscallSucceeds());
-    EXPECT_THAT(listen(b, 4), SyscallSucceeds());
-    Fd c(socket(family(), SOCK_STREAM, 0));
-    EXPECT_THAT(connect(c, name.get(), name.len), SyscallSucceeds());
+    EXPECT_THAT(listen(a, 16), SyscallSucceeds());
+    EXPECT_THAT(listen(b, 16), SyscallSucceeds());
+    // The group shares the connections (Linux: by a hash of the addresses; 2^-15 odds that
+    // 16 land on one).
+    std::vector<std::unique_ptr<Fd>> clients;
+    for (int i = 0; i < 16; ++i) {
+        clients.push_back(std::make_unique<Fd>(socket(family(), SOCK_STREAM, 0)));
+        ASSERT_THAT(connect(*clients.back(), name.get(), name.len), SyscallSucceeds());
+    }
+    int got_a = 0, got_b = 0;
+    ASSERT_EQ(fcntl(a, F_SETFL, O_NONBLOCK), 0);
+    ASSERT_EQ(fcntl(b, F_SETFL, O_NONBLOCK), 0);
+    for (int fd; (fd = accept(a, nullptr, nullptr)) >= 0; ++got_a)
+        close(fd);
+    for (int fd; (fd = accept(b, nullptr, nullptr)) >= 0; ++got_b)
+        close(fd);
+    EXPECT_EQ(got_a + got_b, 16);
+    EXPECT_GT(got_a, 0);
+    EXPECT_GT(got_b, 0);
 }
 
 TEST_P(TcpTest, ConnectAcceptNamesAndData) {
