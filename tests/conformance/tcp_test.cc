@@ -13,6 +13,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
+#include <sys/stat.h>
 
 #include <gtest/gtest.h>
 
@@ -466,6 +467,17 @@ TEST_P(TcpTest, BlockingAcceptWakesOnConnect) {
     char ch = 0;
     EXPECT_THAT(read(s, &ch, 1), SyscallSucceedsWithValue(1));
     connector.join();
+}
+
+TEST_P(TcpTest, FstatAndProcFd) {
+    Fd s(socket(family(), SOCK_STREAM, 0));
+    struct stat st {};
+    ASSERT_THAT(fstat(s, &st), SyscallSucceeds());
+    EXPECT_TRUE(S_ISSOCK(st.st_mode));
+    char link[64] = {};
+    std::string path = "/proc/self/fd/" + std::to_string(s.get());
+    ASSERT_GT(readlink(path.c_str(), link, sizeof(link) - 1), 0);
+    EXPECT_EQ(std::string(link), "socket:[" + std::to_string(st.st_ino) + "]");
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, TcpTest, ::testing::Values(AF_INET, AF_INET6), FamilyName);
