@@ -1,5 +1,7 @@
 #include "net/proc_net.h"
 
+#include "net/inet/inet_space.h"
+
 #include "net/unix/unix_space.h"
 
 #include <arpa/inet.h>
@@ -121,9 +123,30 @@ std::string ProcNetUnix(UnixSpace& space) {
     return out;
 }
 
-std::vector<InetSocketRow> InetSocketRows(int, int) { return {}; }
+std::vector<InetSocketRow> InetSocketRows(InetSpace* space, int protocol, int family) {
+    std::vector<InetSocketRow> rows;
+    if (!space)
+        return rows;
+    for (const auto& s : space->List(family, protocol)) {
+        InetSocketRow r;
+        // IPv4 rows hold the address itself; the stack keeps it IPv4-mapped.
+        size_t from = family == AF_INET ? 12 : 0, len = family == AF_INET ? 4 : 16;
+        std::copy_n(s.local.ip.begin() + static_cast<long>(from), len, r.local.begin());
+        std::copy_n(s.remote.ip.begin() + static_cast<long>(from), len, r.remote.begin());
+        r.local_port = s.local.port;
+        r.remote_port = s.remote.port;
+        r.state = static_cast<uint8_t>(s.state);
+        constexpr int kTcpListen = 10;  // Linux prints unsent bytes, which a listener has none of
+        r.tx_queue = s.state == kTcpListen && protocol == IPPROTO_TCP ? 0 : static_cast<uint32_t>(s.tx_queue);
+        r.rx_queue = static_cast<uint32_t>(s.rx_queue);
+        r.uid = s.uid;
+        r.inode = s.ino;
+        rows.push_back(r);
+    }
+    return rows;
+}
 
-std::string ProcNetInet(int protocol, int family) {
+std::string ProcNetInet(InetSpace* space, int protocol, int family) {
     bool tcp = protocol == IPPROTO_TCP;
     std::string out;
     if (family == AF_INET)
@@ -138,7 +161,7 @@ std::string ProcNetInet(int protocol, int family) {
                           "tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode") +
               (tcp ? "\n" : " ref pointer drops\n");
     int sl = 0;
-    for (const auto& r : InetSocketRows(protocol, family)) {
+    for (const auto& r : InetSocketRows(space, protocol, family)) {
         std::string local = family == AF_INET ? fmt::format("{:08X}:{:04X}", Raw32(r.local), r.local_port)
                                               : fmt::format("{}:{:04X}", Hex6(r.local), r.local_port);
         std::string remote = family == AF_INET ? fmt::format("{:08X}:{:04X}", Raw32(r.remote), r.remote_port)

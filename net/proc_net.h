@@ -30,10 +30,12 @@ struct InetSocketRow {
     uint64_t inode = 0;
 };
 
-// The inet sockets of the sandbox for `protocol` (IPPROTO_TCP / IPPROTO_UDP) and `family`.
-// FIXME(#6): net/inet's socket list plugs in here; until then there are none.
-std::vector<InetSocketRow> InetSocketRows(int protocol, int family);
+class InetSpace;
 
-std::string ProcNetInet(int protocol, int family);
+// The inet sockets of the sandbox for `protocol` (IPPROTO_TCP / IPPROTO_UDP) and `family`
+// (InetSpace::List; none without a space).
+std::vector<InetSocketRow> InetSocketRows(InetSpace* space, int protocol, int family);
+
+std::string ProcNetInet(InetSpace* space, int protocol, int family);
 
 }  // namespace moat::net

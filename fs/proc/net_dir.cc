@@ -39,10 +39,10 @@ ChildSpec NetDirChild(std::shared_ptr<FileSystem> fs, struct timespec time) {
         c.push_back(NetFile("if_inet6", [config](kernel::Kernel& k) { return net::ProcNetIfInet6(config(k)); }, fs,
                             time));
         c.push_back(NetFile("route", [config](kernel::Kernel& k) { return net::ProcNetRoute(config(k)); }, fs, time));
-        c.push_back(NetFile("tcp", [](kernel::Kernel&) { return net::ProcNetInet(IPPROTO_TCP, AF_INET); }, fs, time));
-        c.push_back(NetFile("tcp6", [](kernel::Kernel&) { return net::ProcNetInet(IPPROTO_TCP, AF_INET6); }, fs, time));
-        c.push_back(NetFile("udp", [](kernel::Kernel&) { return net::ProcNetInet(IPPROTO_UDP, AF_INET); }, fs, time));
-        c.push_back(NetFile("udp6", [](kernel::Kernel&) { return net::ProcNetInet(IPPROTO_UDP, AF_INET6); }, fs, time));
+        c.push_back(NetFile("tcp", [](kernel::Kernel& k) { return net::ProcNetInet(k.inet_space().get(), IPPROTO_TCP, AF_INET); }, fs, time));
+        c.push_back(NetFile("tcp6", [](kernel::Kernel& k) { return net::ProcNetInet(k.inet_space().get(), IPPROTO_TCP, AF_INET6); }, fs, time));
+        c.push_back(NetFile("udp", [](kernel::Kernel& k) { return net::ProcNetInet(k.inet_space().get(), IPPROTO_UDP, AF_INET); }, fs, time));
+        c.push_back(NetFile("udp6", [](kernel::Kernel& k) { return net::ProcNetInet(k.inet_space().get(), IPPROTO_UDP, AF_INET6); }, fs, time));
         c.push_back(NetFile("unix", [](kernel::Kernel& k) { return net::ProcNetUnix(*k.unix_space()); }, fs, time));
         return c;
     }, fs, time);

@@ -4,6 +4,7 @@
 #include "fs/fs_context.h"
 #include "fs/vfs.h"
 #include "net/network.h"
+#include "net/inet/inet_space.h"
 #include "net/unix/unix_space.h"
 #include "platform/base/log.h"
 #include "sentry/kernel/process_tree.h"
@@ -45,6 +46,7 @@ Result<std::unique_ptr<Kernel>> Kernel::Create(std::unique_ptr<platform::Platfor
     k->m_timer_queue = std::make_unique<TimerQueue>();
     Kernel* raw = k.get();
     k->m_unix_space = std::make_shared<net::UnixSpace>([raw] { return raw->NextAnonInode(); });
+    k->m_inet_space = std::make_shared<net::InetSpace>([raw] { return raw->NextAnonInode(); });
     k->m_processes = std::make_unique<ProcessTree>(*k);
     return k;
 }

@@ -33,6 +33,7 @@ namespace moat::loader {
 class Vdso;
 }
 namespace moat::net {
+class InetSpace;
 class UnixSpace;
 class Network;
 }
@@ -77,6 +78,8 @@ public:
     const std::shared_ptr<net::UnixSpace>& unix_space() { return m_unix_space; }
     // The sandbox's network namespace: its interfaces, netlink ports.
     const std::shared_ptr<net::Network>& network() { return m_options.network; }
+    // The sandbox's TCP/UDP ports and sockets (loopback).
+    const std::shared_ptr<net::InetSpace>& inet_space() { return m_inet_space; }
     const KernelOptions& options() const { return m_options; }
 
     void set_syscall_dispatcher(SyscallDispatcher d) { m_dispatcher = d; }
@@ -123,6 +126,7 @@ private:
     FutexTable m_futexes;
     std::atomic<uint64_t> m_next_anon_ino{4096};
     std::shared_ptr<net::UnixSpace> m_unix_space;
+    std::shared_ptr<net::InetSpace> m_inet_space;
     // After the timekeeper: its thread (which reads the clocks) ends first.
     std::unique_ptr<TimerQueue> m_timer_queue;
 
