@@ -7,6 +7,7 @@
 #include "sentry/kernel/kernel.h"
 #include "sentry/kernel/thread_group.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <poll.h>
@@ -25,12 +26,25 @@ namespace {
 using nlohmann::json;
 constexpr size_t kMaxRequest = 256 * 1024;
 
-bool FillAddress(const std::string& path, sockaddr_un& addr) {
+// A socket address for `path`. Engines' state roots are deep (docker's is
+// /run/docker/runtime-runc/moby/<64 hex digits>/), past sun_path's 108 bytes: then the
+// directory is opened and named through /proc/self/fd, which `dir` keeps open meanwhile.
+bool FillAddress(const std::string& path, sockaddr_un& addr, UniqueFd& dir) {
     addr = {};
     addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof(addr.sun_path))
-        return false;
-    std::memcpy(addr.sun_path, path.c_str(), path.size());
+    std::string name = path;
+    if (name.size() >= sizeof(addr.sun_path)) {
+        size_t slash = path.rfind('/');
+        if (slash == std::string::npos)
+            return false;
+        dir = UniqueFd(::open(path.substr(0, slash).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!dir)
+            return false;
+        name = fmt::format("/proc/self/fd/{}/{}", dir.get(), path.substr(slash + 1));
+        if (name.size() >= sizeof(addr.sun_path))
+            return false;
+    }
+    std::memcpy(addr.sun_path, name.c_str(), name.size());
     return true;
 }
 
@@ -50,7 +64,8 @@ std::string EnvValue(const std::vector<std::string>& env, const std::string& nam
 
 Result<std::unique_ptr<ControlServer>> ControlServer::Start(kernel::Kernel& kernel, const std::string& path) {
     sockaddr_un addr;
-    if (!FillAddress(path, addr))
+    UniqueFd dir;
+    if (!FillAddress(path, addr, dir))
         return Errno(ENAMETOOLONG);
     UniqueFd listen(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
     if (!listen)
@@ -157,7 +172,8 @@ void ControlServer::Serve(UniqueFd conn) {
 int ExecThroughControl(const std::string& path, const std::string& request_json, const int (&stdio)[3],
                        pid_t* inner_pid, std::string* error) {
     sockaddr_un addr;
-    if (!FillAddress(path, addr)) {
+    UniqueFd dir;
+    if (!FillAddress(path, addr, dir)) {
         *error = "control socket path too long";
         return -1;
     }

@@ -1,0 +1,59 @@
+#!/bin/bash
+# docker_checks.sh MOAT CHECK: dockerd (Debian's docker.io, installed here when missing), a
+# private daemon configured by `moat install --write`, running an image built from a local
+# rootfs (through podman; no registry) with `--runtime moat`. Exits 77 (skipped) when dockerd
+# cannot start on this machine.
+set -u
+moat=$(realpath "$1") check=$2
+here=$(cd "$(dirname "$0")" && pwd)
+fail() { echo "FAIL (docker $check): $*" >&2; exit 1; }
+install() {
+  command -v "$1" > /dev/null && return 0
+  [ "$(id -u)" = 0 ] || fail "$1 is missing and only root can install it"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" > /dev/null 2>&1 \
+    || { apt-get update -qq > /dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" > /dev/null 2>&1; } \
+    || fail "cannot install $2"
+}
+install dockerd docker.io
+install podman podman
+work=$(mktemp -d /tmp/moat-dk.XXXXXX)
+image=localhost/moat-e2e:latest
+if ! podman image exists "$image"; then
+  "$here/make_rootfs.sh" "$work/rootfs"
+  tar -C "$work/rootfs" -cf "$work/rootfs.tar" .
+  podman import -q "$work/rootfs.tar" "$image" > /dev/null || fail "podman import"
+fi
+podman save -q --format docker-archive -o "$work/image.tar" "$image" || fail "podman save"
+"$moat" install --write --docker-config "$work/daemon.json" --podman-config "$work/containers.conf" \
+  --containerd-config "$work/config.toml" > /dev/null || fail "moat install --write"
+dockerd --config-file "$work/daemon.json" --data-root "$work/data" --exec-root "$work/exec" --pidfile "$work/pid" \
+  -H "unix://$work/sock" --iptables=false --ip6tables=false --bridge=none > "$work/log" 2>&1 &
+daemon=$!
+trap 'kill $daemon 2>/dev/null; wait $daemon 2>/dev/null; rm -rf "$work"' EXIT
+D() { docker -H "unix://$work/sock" "$@"; }
+for _ in $(seq 100); do D version > /dev/null 2>&1 && break; sleep 0.2; done
+if ! D version > /dev/null 2>&1; then
+  echo "SKIP: dockerd does not start here: $(tail -2 "$work/log")"
+  exit 77
+fi
+D load -q -i "$work/image.tar" > /dev/null || fail "docker load"
+name=moat-e2e-$$
+
+case $check in
+run)
+  out=$(D run --rm --runtime moat --network none "$image" echo hi) || fail "docker run failed: $out"
+  [ "$out" = hi ] || fail "output '$out'"
+  D run --rm --runtime moat --network none "$image" sh -c 'exit 3'
+  [ $? = 3 ] || fail "exit status"
+  ;;
+exec-top)
+  D run -d --name "$name" --runtime moat --network none "$image" sleep 100 > /dev/null || fail "run -d"
+  out=$(D exec "$name" sh -c 'echo in') || fail "exec failed: $out"
+  [ "$out" = in ] || fail "exec output '$out'"
+  D top "$name" | grep -q moat || fail "docker top shows no process: $(D top "$name" 2>&1)"
+  D stop -t 1 "$name" > /dev/null || fail "stop"
+  D rm "$name" > /dev/null || fail "rm"
+  ;;
+*) fail "unknown check" ;;
+esac
+exit 0
