@@ -43,7 +43,7 @@ public:
     void Record(uint64_t observed_ns);
     uint64_t average_ns() const { return m_average_ns; }
 
-    static constexpr uint64_t kFloorNs = 2000;
+    static constexpr uint64_t kFloorNs = 10000;
 
 private:
     uint64_t m_max_ns;
