@@ -16,11 +16,13 @@ namespace {
 class SystrapPlatform final : public Platform {
 public:
     SystrapPlatform(UniqueFd memory, std::unique_ptr<systrap::StubMonitor> monitor,
-                    std::shared_ptr<systrap::SystrapStub> zygote)
-        : m_memory(std::move(memory)), m_monitor(std::move(monitor)), m_zygote(std::move(zygote)) {}
+                    std::shared_ptr<systrap::SystrapStub> zygote, int pool_fd)
+        : m_memory(std::move(memory)), m_monitor(std::move(monitor)), m_zygote(std::move(zygote)),
+          m_pool_fd(pool_fd) {}
 
     std::string_view name() const override { return "systrap"; }
     uint64_t max_user_address() const override { return systrap::kCodeBase; }
+    std::vector<int> host_mapped_fds() const override { return {m_pool_fd}; }
 
     // The reader is not needed: faults come with the page-fault error code.
     Result<std::shared_ptr<AddressSpace>> NewAddressSpace(MemoryReader) override {
@@ -36,6 +38,7 @@ private:
     UniqueFd m_memory;  // our own dup of the memory file; each stub gets it as kMemoryFd
     std::unique_ptr<systrap::StubMonitor> m_monitor;  // kills and reaps every stub when it goes
     std::shared_ptr<systrap::SystrapStub> m_zygote;   // forks every other stub
+    int m_pool_fd;  // the shared-region pool's memfd (owned by the pool, which the zygote holds)
 };
 
 }  // namespace
@@ -48,9 +51,10 @@ Result<std::unique_ptr<Platform>> CreateSystrapPlatform(int memory_fd) {
         return HostErrno();
     auto monitor = TRY(systrap::StubMonitor::Create());
     auto pool = TRY(systrap::SharedRegionPool::Create());
+    int pool_fd = pool->fd();
     auto zygote = TRY(systrap::SystrapStub::CreateZygote(*monitor, std::move(pool), memory.get()));
     return std::unique_ptr<Platform>(
-        std::make_unique<SystrapPlatform>(std::move(memory), std::move(monitor), std::move(zygote)));
+        std::make_unique<SystrapPlatform>(std::move(memory), std::move(monitor), std::move(zygote), pool_fd));
 }
 
 }  // namespace moat::platform

@@ -14,11 +14,15 @@
 #include "sentry/kernel/process_tree.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/mm/memory_file.h"
+#include "sentry/kernel/thread_group.h"
+#include "sentry/sandbox/confinement.h"
+#include "sentry/sandbox/privileges.h"
 #include "syscalls/table.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -64,6 +68,44 @@ std::string BindError(const fs::BindSpec& spec, fs::BindSide side, int err) {
     }
 }
 
+
+// Builds the sandbox's root filesystem: the host root (or --root) and the binds.
+Result<std::unique_ptr<fs::Vfs>> BuildVfs(const DoOptions& opts, mm::MemoryFile& memory_file, std::string* error) {
+    fs::VfsOptions vfs_opts;
+    vfs_opts.host_root = opts.root;
+    vfs_opts.memory_file = &memory_file;
+    // The terminal the sandbox may call its own (/dev/tty): the first of our stdio that is one.
+    for (int fd = 0; fd <= 2 && vfs_opts.console_fd < 0; ++fd)
+        if (isatty(fd))
+            vfs_opts.console_fd = fd;
+    auto vfs = fs::Vfs::Create(vfs_opts);
+    if (!vfs.ok()) {
+        *error = fmt::format("cannot build the sandbox's root filesystem from {}: {}", opts.root, strerror(vfs.error()));
+        return Error(vfs.error());
+    }
+    vfs.value()->set_memory_file(&memory_file);
+    for (const auto& arg : opts.binds) {
+        const char* flag = arg.read_only ? "--ro-bind" : "--bind";
+        auto spec = fs::ParseBindSpec(arg.spec, arg.read_only);
+        if (!spec.ok()) {
+            *error = fmt::format("{} {}: expected SRC:DST", flag, arg.spec);
+            return Error(spec.error());
+        }
+        fs::BindSide side;
+        auto mounted = fs::MountBind(*vfs.value(), *spec, &side);
+        if (!mounted.ok()) {
+            *error = fmt::format("{} {}: {}", flag, arg.spec, BindError(*spec, side, mounted.error()));
+            return Error(mounted.error());
+        }
+    }
+    return vfs;
+}
+
+bool EnvSet(const char* name) {
+    const char* v = getenv(name);
+    return v && *v && strcmp(v, "0") != 0;
+}
+
 }  // namespace
 
 int RunDo(const DoOptions& opts) {
@@ -73,12 +115,32 @@ int RunDo(const DoOptions& opts) {
     }
     if (opts.platform != "ptrace" && opts.platform != "systrap")
         return Fail(fmt::format("do: platform '{}' is not available; use --platform=ptrace or systrap", opts.platform));
+    // The sentry keeps only the host fds it opens itself.
+    sandbox::CloseInheritedFds();
     if (!opts.debug_log.empty()) {
         int fd = ::open(opts.debug_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0)
             return Fail(fmt::format("--debug-log {}: {}", opts.debug_log, strerror(errno)));
         log::set_debug_file(fd);
     }
+    // What the init process inherits from the host, read before confinement changes it.
+    kernel::InitProcess init;
+    init.argv = opts.command;
+    init.envp = HostEnvironment();
+    init.cwd = opts.cwd;
+    if (init.cwd.empty()) {
+        char buf[4096];
+        init.cwd = getcwd(buf, sizeof(buf)) ? buf : "/";
+    }
+    kernel::ThreadGroup::CaptureHostRlimits();
+    // Still single-threaded here: a user namespace needs that.
+    sandbox::ConfineOptions confine_opts;
+    confine_opts.host_filter = !opts.no_host_filter;
+    confine_opts.log_filter = EnvSet("MOAT_HOST_FILTER_LOG");
+    sandbox::Confinement confinement(confine_opts);
+    if (auto r = confinement.EnterNamespaces(); !r.ok())
+        return Fail(fmt::format("cannot confine the sentry (namespaces): {}", strerror(r.error())));
+
     // The sentry writes to the caller's stdout; a closed pipe is an EPIPE, not our death.
     signal(SIGPIPE, SIG_IGN);
     // Before any sentry thread exists, so that they all inherit the blocked mask.
@@ -87,32 +149,21 @@ int RunDo(const DoOptions& opts) {
     auto memory_file = mm::MemoryFile::Create();
     if (!memory_file.ok())
         return Fail(fmt::format("cannot create the memory file: {}", strerror(memory_file.error())));
+    std::string vfs_error;
+    auto vfs = BuildVfs(opts, *memory_file.value(), &vfs_error);
+    if (!vfs.ok())
+        return Fail(vfs_error);
+    // The host tree is reachable only through the fds taken so far; then the sentry loses its
+    // root, its capabilities and any way to gain new privileges, before the first stub forks.
+    if (auto r = confinement.Seal(); !r.ok())
+        return Fail(fmt::format("cannot confine the sentry: {}", strerror(r.error())));
     auto platform = opts.platform == "systrap" ? platform::CreateSystrapPlatform(memory_file.value()->fd())
                                                : platform::CreatePtracePlatform(memory_file.value()->fd());
     if (!platform.ok())
         return Fail(fmt::format("cannot start the {} platform: {}", opts.platform, strerror(platform.error())));
-    fs::VfsOptions vfs_opts;
-    vfs_opts.host_root = opts.root;
-    vfs_opts.memory_file = memory_file.value().get();
-    // The terminal the sandbox may call its own (/dev/tty): the first of our stdio that is one.
-    for (int fd = 0; fd <= 2 && vfs_opts.console_fd < 0; ++fd)
-        if (isatty(fd))
-            vfs_opts.console_fd = fd;
-    auto vfs = fs::Vfs::Create(vfs_opts);
-    if (!vfs.ok())
-        return Fail(fmt::format("cannot build the sandbox's root filesystem from {}: {}", opts.root,
-                                strerror(vfs.error())));
-    vfs.value()->set_memory_file(memory_file.value().get());
-    for (const auto& arg : opts.binds) {
-        const char* flag = arg.read_only ? "--ro-bind" : "--bind";
-        auto spec = fs::ParseBindSpec(arg.spec, arg.read_only);
-        if (!spec.ok())
-            return Fail(fmt::format("{} {}: expected SRC:DST", flag, arg.spec));
-        fs::BindSide side;
-        auto mounted = fs::MountBind(*vfs.value(), *spec, &side);
-        if (!mounted.ok())
-            return Fail(fmt::format("{} {}: {}", flag, arg.spec, BindError(*spec, side, mounted.error())));
-    }
+    confinement.AllowMapping(memory_file.value()->fd());
+    for (int fd : platform.value()->host_mapped_fds())
+        confinement.AllowMapping(fd);
 
     kernel::KernelOptions kopts;
     kopts.strace = opts.strace;
@@ -122,14 +173,6 @@ int RunDo(const DoOptions& opts) {
     kernel.value()->set_syscall_dispatcher(&syscalls::Dispatch);
     kernel.value()->processes().set_pids_limit(opts.pids_limit);
 
-    kernel::InitProcess init;
-    init.argv = opts.command;
-    init.envp = HostEnvironment();
-    init.cwd = opts.cwd;
-    if (init.cwd.empty()) {
-        char buf[4096];
-        init.cwd = getcwd(buf, sizeof(buf)) ? buf : "/";
-    }
     auto fs_ctx = fs::FsContext::Create(kernel.value()->vfs(), init.cwd);
     if (!fs_ctx.ok()) {
         init.cwd = "/";
@@ -145,6 +188,11 @@ int RunDo(const DoOptions& opts) {
     }
     init.path = path.value();
 
+    // Last: every host syscall from here on is on the allowlist.
+    if (auto r = confinement.LockDown(); !r.ok())
+        return Fail(fmt::format("cannot install the host seccomp filter: {}", strerror(r.error())));
+    if (EnvSet("MOAT_TEST_FORBIDDEN_SYSCALL"))
+        ::syscall(SYS_acct, nullptr);  // tests/security: a call off the list must kill the sentry
     forwarder.Start(*kernel.value());
     auto status = kernel.value()->Run(init, fs::FdTable::CreateWithHostStdio());
     forwarder.Stop();  // before the kernel it forwards to goes away

@@ -1,4 +1,5 @@
 #include "sentry/cli/commands.h"
+#include "sentry/sandbox/host_filter.h"
 #include "syscalls/table.h"
 
 #include <fmt/format.h>
@@ -7,9 +8,14 @@ namespace moat::cli {
 
 int RunSyscalls(const SyscallsOptions& opts) {
     if (opts.host) {
-        // FIXME(#7): the sentry's own seccomp allowlist arrives with hardening.
-        fmt::print(stderr, "moat: the host allowlist is not installed yet (hardening, issue #7)\n");
-        return 1;
+        // The default mode's list (no --network=host), one syscall per line; --verbose adds why.
+        for (const auto& e : sandbox::HostAllowlist(/*host_network=*/false)) {
+            if (opts.verbose)
+                fmt::print("{:<20} {}\n", e.name, e.reason);
+            else
+                fmt::print("{}\n", e.name);
+        }
+        return 0;
     }
     size_t counts[3] = {};
     for (const auto& e : syscalls::Table()) {

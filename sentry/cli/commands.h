@@ -18,11 +18,13 @@ struct DoOptions {
     size_t pids_limit = 4096;
     std::string root = "/";       // --root: the host directory that becomes the sandbox's "/"
     std::vector<BindArg> binds;   // --bind / --ro-bind, mounted in this order
+    bool no_host_filter = false;  // --no-host-filter: debugging, the sentry without its seccomp filter
     std::vector<std::string> command;
 };
 
 struct SyscallsOptions {
     bool host = false;
+    bool verbose = false;  // with --host: each entry's reason
 };
 
 // `moat do`: returns the exit status to pass back (128+N for a kill by signal N).

@@ -32,11 +32,14 @@ int main(int argc, char** argv) {
                                                   "Mount host SRC (directory or file) read-only at DST: SRC:DST");
     bind_opt->allow_extra_args(false);
     ro_bind_opt->allow_extra_args(false);
+    do_cmd->add_flag("--no-host-filter", do_opts.no_host_filter,
+                     "Debugging: run the sentry without its host seccomp allowlist (namespaces and the rest stay)");
     do_cmd->prefix_command();
 
     moat::cli::SyscallsOptions sys_opts;
     CLI::App* sys_cmd = app.add_subcommand("syscalls", "List the syscall table and each call's support level");
     sys_cmd->add_flag("--host", sys_opts.host, "List the host syscalls the sentry itself may make");
+    sys_cmd->add_flag("-v,--verbose", sys_opts.verbose, "With --host: why each host syscall is allowed");
 
     // Everything after the first `--` is the command to run, never flags of ours.
     std::vector<std::string> after_dashes;
