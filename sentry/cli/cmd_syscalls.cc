@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 namespace moat::cli {
 
 int RunSyscalls(const SyscallsOptions& opts) {
@@ -15,6 +17,9 @@ int RunSyscalls(const SyscallsOptions& opts) {
             else
                 fmt::print("{}\n", e.name);
         }
+        if (opts.verbose)
+            for (const auto& e : sandbox::HostRefused())
+                fmt::print("# refused with {}: {:<16} {}\n", strerrorname_np(e.refused_errno), e.name, e.reason);
         return 0;
     }
     size_t counts[3] = {};

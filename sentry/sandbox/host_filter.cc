@@ -18,6 +18,12 @@ namespace {
 
 using AddRule = int (*)(scmp_filter_ctx ctx, int nr, const HostFilterOptions& opts);
 
+struct RefusedEntry {
+    const char* name;
+    int err;
+    const char* reason;
+};
+
 struct Entry {
     const char* name;
     const char* reason;
@@ -105,7 +111,6 @@ const Entry kEntries[] = {
     {"munmap", "malloc, thread stacks; ptrace stubs unmapping app memory", nullptr},
     {"mprotect", "malloc, thread stack guards; ptrace stubs changing app protections", nullptr},
     {"madvise", "malloc returning freed memory; thread stacks", nullptr},
-    {"brk", "malloc's main arena", nullptr},
     {"fallocate", "punching freed pages out of the memory file and shared regions; HostIo::Fallocate on writable binds", nullptr},
     {"ftruncate", "growing systrap shared regions; HostIo::Truncate on writable binds (any fd: the bind's files)", nullptr},
     // Host files (fs/host/host_io.cc) and the sentry's stdio.
@@ -139,14 +144,12 @@ const Entry kEntries[] = {
     // Threads, waiting, time.
     {"clone", "sentry threads (glibc's thread flags exactly), ptrace stubs (SIGCHLD only) and their threads", AllowClone},
     {"futex", "every mutex and condition variable; the systrap hand-off", nullptr},
-    {"set_robust_list", "glibc at every thread start", nullptr},
     {"rseq", "glibc at every thread start; ptrace stubs unregistering it", nullptr},
     {"exit", "a sentry thread ending", nullptr},
     {"exit_group", "the sentry ending; a ptrace stub dying", nullptr},
     {"rt_sigprocmask", "signal masks of sentry threads and new stubs", nullptr},
     {"rt_sigaction", "ptrace stubs resetting every handler", nullptr},
     {"poll", "the systrap stub monitor, host stdio readiness", nullptr},
-    {"ppoll", "host stdio readiness", nullptr},
     {"clock_nanosleep", "timer threads and back-off sleeps", nullptr},
     {"sched_getaffinity", "the CPUs the sandbox may report (sched_getaffinity(2), glibc's CPU count)", nullptr},
     {"sched_yield", "spinning hand-offs", nullptr},
@@ -166,6 +169,13 @@ const Entry kEntries[] = {
     {"close_range", "ptrace stubs: closing every other fd", nullptr},
     {"getrandom", "glibc and the loader's layout randomisation (AT_RANDOM, ASLR)", nullptr},
     {"sysinfo", "the sandbox's sysinfo(2) and /proc/meminfo", nullptr},
+};
+
+// Refused with an errno instead of killing: callers that cope. Not on the allowlist.
+const RefusedEntry kRefused[] = {
+    {"clone3", ENOSYS, "glibc's pthread_create falls back to clone, whose flags the filter can check"},
+    {"brk", ENOMEM, "glibc's malloc falls back to mmap for its main arena"},
+    {"set_robust_list", ENOSYS, "glibc at thread start; the sentry uses no robust mutexes"},
 };
 
 const Entry kNetworkEntries[] = {
@@ -203,6 +213,13 @@ std::vector<HostSyscall> HostAllowlist(bool host_network) {
     return list;
 }
 
+std::vector<HostSyscall> HostRefused() {
+    std::vector<HostSyscall> list;
+    for (const RefusedEntry& e : kRefused)
+        list.push_back({e.name, e.reason, e.err});
+    return list;
+}
+
 Result<void> InstallHostFilter(const HostFilterOptions& opts) {
     scmp_filter_ctx ctx = seccomp_init(opts.log ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS);
     if (!ctx)
@@ -212,9 +229,8 @@ Result<void> InstallHostFilter(const HostFilterOptions& opts) {
         ~Release() { seccomp_release(c); }
     } release{ctx};
     int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-    // glibc tries clone3 first for a new thread; ENOSYS sends it to clone, whose flags a
-    // filter can see (clone3's are behind a pointer).
-    rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+    for (const RefusedEntry& e : kRefused)
+        rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ERRNO(static_cast<uint32_t>(e.err)), seccomp_syscall_resolve_name(e.name), 0);
     ForEachEntry(opts.host_network, [&](const Entry& e) {
         if (rc)
             return;

@@ -23,10 +23,15 @@ struct HostFilterOptions {
 struct HostSyscall {
     const char* name;
     const char* reason;  // which sentry code needs it, and how its arguments are constrained
+    int refused_errno = 0;  // HostRefused only: the errno the call gets
 };
 
 // The allowlist, in the order `moat syscalls --host` prints it.
 std::vector<HostSyscall> HostAllowlist(bool host_network);
+
+// Calls that get an errno instead of a kill (glibc copes with their failure): not allowed,
+// listed by `moat syscalls --host --verbose`.
+std::vector<HostSyscall> HostRefused();
 
 // Builds and loads the filter on every thread of the sentry (SCMP_FLTATR_CTL_TSYNC).
 Result<void> InstallHostFilter(const HostFilterOptions& opts);
