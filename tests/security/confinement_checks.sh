@@ -11,6 +11,8 @@
 #   kill-all     kill(-1, SIGKILL) inside kills the sandbox only: a host process survives
 #   host-state   sethostname, clock_settime and mount inside leave the host untouched
 #   fds          the workload starts with fds 0-2 only, though moat inherited fd 7
+#   exe-write    writing the running executable through /proc/self/exe leaves the host's
+#                binary as it was
 #   rootless     moat do as uid 65534 (setpriv): runs, in a user namespace of its own
 set -u
 moat=$(realpath "$1") check=$2 platform=$3
@@ -95,6 +97,11 @@ host-state)
 fds)
     out=$(mdo -- $bb ls /proc/self/fd 7</dev/null)
     [ "$(echo $out)" = "0 1 2 3" ] || [ "$(echo $out)" = "0 1 2" ] || fail "fds at start: $out"
+    ;;
+exe-write)
+    sum=$(sha256sum < "$bb")
+    mdo -- $bb sh -c 'echo pwned > /proc/self/exe; echo pwned >> /proc/$$/exe; true > /bin/busybox' >/dev/null 2>&1
+    [ "$(sha256sum < "$bb")" = "$sum" ] || fail "the host's $bb changed"
     ;;
 rootless)
     command -v setpriv >/dev/null || { echo "skip: no setpriv"; exit 0; }
