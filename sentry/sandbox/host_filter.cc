@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <termios.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -99,6 +100,10 @@ int AllowMknod(scmp_filter_ctx ctx, int nr, const HostFilterOptions&) {
     return rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A2_64(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFSOCK));
 }
 
+int AllowPrctl(scmp_filter_ctx ctx, int nr, const HostFilterOptions&) {
+    return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, Low32Eq(0, PR_SET_PDEATHSIG));
+}
+
 int AllowSocket(scmp_filter_ctx ctx, int nr, const HostFilterOptions&) {
     int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, Low32Eq(0, AF_INET));
     return rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, Low32Eq(0, AF_INET6));
@@ -164,7 +169,7 @@ const Entry kEntries[] = {
     {"pidfd_open", "systrap: a pidfd per stub", nullptr},
     {"pidfd_send_signal", "systrap: killing a stub through its pidfd", nullptr},
     {"pause", "ptrace stubs: a new stub thread parks until its tracer seizes it", nullptr},
-    {"prctl", "ptrace stubs: PR_SET_PDEATHSIG", nullptr},
+    {"prctl", "ptrace stubs: PR_SET_PDEATHSIG only", AllowPrctl},
     {"dup2", "ptrace stubs: the memory file to fd 3", nullptr},
     {"close_range", "ptrace stubs: closing every other fd", nullptr},
     {"getrandom", "glibc and the loader's layout randomisation (AT_RANDOM, ASLR)", nullptr},
