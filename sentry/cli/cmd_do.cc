@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -133,6 +134,8 @@ int RunDo(const DoOptions& opts) {
         init.cwd = getcwd(buf, sizeof(buf)) ? buf : "/";
     }
     kernel::ThreadGroup::CaptureHostRlimits();
+    if (opts.open_files)
+        kernel::ThreadGroup::SetInitialRlimit(RLIMIT_NOFILE, {opts.open_files, opts.open_files});
     // Still single-threaded here: a user namespace needs that.
     sandbox::ConfineOptions confine_opts;
     confine_opts.host_filter = !opts.no_host_filter;
@@ -146,7 +149,9 @@ int RunDo(const DoOptions& opts) {
     // Before any sentry thread exists, so that they all inherit the blocked mask.
     SignalForwarder forwarder;
 
-    auto memory_file = mm::MemoryFile::Create();
+    // --memory-limit is the memory file's size: every frame of the sandbox lives there.
+    uint64_t capacity = opts.memory_limit ? (opts.memory_limit + 4095) & ~uint64_t{4095} : uint64_t{64} << 30;
+    auto memory_file = mm::MemoryFile::Create(capacity);
     if (!memory_file.ok())
         return Fail(fmt::format("cannot create the memory file: {}", strerror(memory_file.error())));
     std::string vfs_error;

@@ -1,4 +1,5 @@
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,8 @@ struct DoOptions {
     std::string debug_log;
     std::string cwd;
     size_t pids_limit = 4096;
+    uint64_t memory_limit = 0;    // --memory-limit: bytes of app memory (anonymous, tmpfs, page cache); 0 = 64 GiB
+    uint64_t open_files = 0;      // --open-files: the init process's RLIMIT_NOFILE; 0 = the host's
     std::string root = "/";       // --root: the host directory that becomes the sandbox's "/"
     std::vector<BindArg> binds;   // --bind / --ro-bind, mounted in this order
     bool no_host_filter = false;  // --no-host-filter: debugging, the sentry without its seccomp filter

@@ -24,6 +24,11 @@ int main(int argc, char** argv) {
     do_cmd->add_option("--cwd", do_opts.cwd, "Working directory inside the sandbox");
     do_cmd->add_option("--pids-limit", do_opts.pids_limit, "Most tasks (threads) the sandbox may hold")
         ->check(CLI::Range(size_t{1}, size_t{1} << 22));
+    do_cmd->add_option("--memory-limit", do_opts.memory_limit,
+                       "Most memory the sandbox may use (anonymous, tmpfs, page cache), e.g. 512M; past it, the OOM kill")
+        ->transform(CLI::AsSizeValue(false));
+    do_cmd->add_option("--open-files", do_opts.open_files, "RLIMIT_NOFILE of the sandbox's first process (soft and hard)")
+        ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
     do_cmd->add_option("--root", do_opts.root, "Host directory to use as the sandbox's / (read-only, under an in-memory overlay)");
     std::vector<std::string> bind_args, ro_bind_args;
     CLI::Option* bind_opt = do_cmd->add_option("--bind", bind_args,

@@ -51,6 +51,11 @@ void ThreadGroup::CaptureHostRlimits() {
     g_host_rlimits_captured.store(true);
 }
 
+void ThreadGroup::SetInitialRlimit(int resource, const struct rlimit& lim) {
+    if (resource >= 0 && resource < RLIM_NLIMITS)
+        g_host_rlimits[resource] = lim;
+}
+
 std::shared_ptr<Terminal> ThreadGroup::controlling_tty() {
     std::lock_guard lock(m_signal_lock);
     return m_controlling_tty;

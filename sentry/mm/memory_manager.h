@@ -53,6 +53,7 @@ enum class FaultResult {
     SegvMapErr,  // no mapping: SIGSEGV SEGV_MAPERR
     SegvAccErr,  // mapping forbids this access: SIGSEGV SEGV_ACCERR
     BusErr,      // file mapping beyond end of file: SIGBUS BUS_ADRERR
+    OutOfMemory, // no frame left (the memory file is full: --memory-limit): the OOM kill
 };
 
 // Process-image bookkeeping the loader fills and /proc reads.

@@ -13,6 +13,8 @@
 #   fds          the workload starts with fds 0-2 only, though moat inherited fd 7
 #   exe-write    writing the running executable through /proc/self/exe leaves the host's
 #                binary as it was
+#   memory-limit --memory-limit: a bigger allocation is OOM-killed, a smaller one runs
+#   open-files   --open-files: RLIMIT_NOFILE of the init process, EMFILE past it
 #   rootless     moat do as uid 65534 (setpriv): runs, in a user namespace of its own
 set -u
 moat=$(realpath "$1") check=$2 platform=$3
@@ -102,6 +104,27 @@ exe-write)
     sum=$(sha256sum < "$bb")
     mdo -- $bb sh -c 'echo pwned > /proc/self/exe; echo pwned >> /proc/$$/exe; true > /bin/busybox' >/dev/null 2>&1
     [ "$(sha256sum < "$bb")" = "$sum" ] || fail "the host's $bb changed"
+    ;;
+memory-limit)
+    # Past the limit the process that asks is OOM-killed (SIGKILL: 137); within it, it runs,
+    # and the sentry keeps serving.
+    out=$(mdo --memory-limit=96M -- /usr/bin/python3 -c "b = bytearray(512 << 20); print('allocated')" 2>&1)
+    rc=$?
+    [ "$rc" = 137 ] || fail "over the limit: status $rc: $out"
+    case "$out" in *allocated*) fail "512M allocated under a 96M limit" ;; esac
+    out=$(mdo --memory-limit=96M -- /usr/bin/python3 -c "b = bytearray(16 << 20); print('ok')" 2>&1)
+    [ "$out" = ok ] || fail "within the limit: $out"
+    ;;
+open-files)
+    [ "$(mdo --open-files=40 -- $bb sh -c 'ulimit -n')" = 40 ] || fail "ulimit -n is not 40"
+    out=$(mdo --open-files=40 -- /usr/bin/python3 -c "
+import errno, os
+fds = []
+try:
+    while True: fds.append(os.open('/dev/null', os.O_RDONLY))
+except OSError as e:
+    print(len(fds) + 3, errno.errorcode[e.errno])")
+    [ "$out" = "40 EMFILE" ] || fail "fd exhaustion: $out"
     ;;
 rootless)
     command -v setpriv >/dev/null || { echo "skip: no setpriv"; exit 0; }
