@@ -139,6 +139,7 @@ int RunDo(const DoOptions& opts) {
     // Still single-threaded here: a user namespace needs that.
     sandbox::ConfineOptions confine_opts;
     confine_opts.host_filter = !opts.no_host_filter;
+    confine_opts.cpus = opts.cpus;
     confine_opts.log_filter = EnvSet("MOAT_HOST_FILTER_LOG");
     sandbox::Confinement confinement(confine_opts);
     if (auto r = confinement.EnterNamespaces(); !r.ok())

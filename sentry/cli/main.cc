@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
     do_cmd->add_option("--memory-limit", do_opts.memory_limit,
                        "Most memory the sandbox may use (anonymous, tmpfs, page cache), e.g. 512M; past it, the OOM kill")
         ->transform(CLI::AsSizeValue(false));
+    do_cmd->add_option("--cpus", do_opts.cpus, "Run the sandbox on this many of the host's CPUs")
+        ->check(CLI::Range(1u, 4096u));
     do_cmd->add_option("--open-files", do_opts.open_files, "RLIMIT_NOFILE of the sandbox's first process (soft and hard)")
         ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
     do_cmd->add_option("--root", do_opts.root, "Host directory to use as the sandbox's / (read-only, under an in-memory overlay)");

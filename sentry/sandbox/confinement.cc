@@ -11,6 +11,9 @@
 namespace moat::sandbox {
 
 Result<void> Confinement::EnterNamespaces() {
+    // First, so that everything counting the sandbox's CPUs (its /sys, /proc) sees the limit.
+    if (m_opts.cpus)
+        TRY(LimitCpus(m_opts.cpus));
     TRY(UnshareNamespaces(m_opts.host_network, &m_user_namespace));
     UniqueFd tree = TRY(CloneHostTree());
     // The host's procfs, for the platform's reads of its stubs' CPU time.

@@ -1,5 +1,6 @@
 #include "sentry/sandbox/privileges.h"
 
+#include <sched.h>
 #include <linux/capability.h>
 #include <linux/close_range.h>
 #include <sys/prctl.h>
@@ -55,6 +56,26 @@ Result<void> LimitResources() {
         return HostErrno();
     files.rlim_cur = files.rlim_max;
     if (::setrlimit(RLIMIT_NOFILE, &files) != 0)
+        return HostErrno();
+    return {};
+}
+
+Result<void> LimitCpus(unsigned n) {
+    if (n == 0)
+        return Errno(EINVAL);
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    if (::sched_getaffinity(0, sizeof(allowed), &allowed) != 0)
+        return HostErrno();
+    cpu_set_t kept;
+    CPU_ZERO(&kept);
+    for (int cpu = 0, taken = 0; cpu < CPU_SETSIZE && taken < static_cast<int>(n); ++cpu) {
+        if (CPU_ISSET(cpu, &allowed)) {
+            CPU_SET(cpu, &kept);
+            ++taken;
+        }
+    }
+    if (::sched_setaffinity(0, sizeof(kept), &kept) != 0)
         return HostErrno();
     return {};
 }

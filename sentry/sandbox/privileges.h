@@ -26,6 +26,10 @@ Result<void> SetNoNewPrivs();
 // (the sentry holds one host fd per open host file).
 Result<void> LimitResources();
 
+// Keeps the sentry — so every thread and stub it makes later — on the first `n` CPUs it may
+// run on now (--cpus). EINVAL for n == 0.
+Result<void> LimitCpus(unsigned n);
+
 // Closes every inherited fd >= 3 (the sentry's own are opened later): at the very start.
 void CloseInheritedFds();
 

@@ -14,6 +14,7 @@
 #   exe-write    writing the running executable through /proc/self/exe leaves the host's
 #                binary as it was
 #   memory-limit --memory-limit: a bigger allocation is OOM-killed, a smaller one runs
+#   cpus         --cpus=1: the sandbox sees (and runs on) one CPU
 #   open-files   --open-files: RLIMIT_NOFILE of the init process, EMFILE past it
 #   rootless     moat do as uid 65534 (setpriv): runs, in a user namespace of its own
 set -u
@@ -114,6 +115,10 @@ memory-limit)
     case "$out" in *allocated*) fail "512M allocated under a 96M limit" ;; esac
     out=$(mdo --memory-limit=96M -- /usr/bin/python3 -c "b = bytearray(16 << 20); print('ok')" 2>&1)
     [ "$out" = ok ] || fail "within the limit: $out"
+    ;;
+cpus)
+    [ "$(mdo --cpus=1 -- /usr/bin/nproc)" = 1 ] || fail "nproc under --cpus=1: $(mdo --cpus=1 -- /usr/bin/nproc)"
+    [ "$(mdo -- /usr/bin/nproc)" = "$(nproc)" ] || fail "nproc without --cpus differs from the host's"
     ;;
 open-files)
     [ "$(mdo --open-files=40 -- $bb sh -c 'ulimit -n')" = 40 ] || fail "ulimit -n is not 40"
