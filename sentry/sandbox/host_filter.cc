@@ -123,6 +123,7 @@ const Entry kEntries[] = {
     {"close", "every UniqueFd", nullptr},
     {"read", "host stdin, eventfds, host /proc files", nullptr},
     {"write", "host stdout/stderr, the debug log, eventfd wake-ups", nullptr},
+    {"writev", "glibc's fatal-error messages (__libc_message: a failed assertion, heap corruption)", nullptr},
     {"pread64", "HostIo::Pread (host file data into the page cache)", nullptr},
     {"pwrite64", "HostIo::Pwrite on writable binds", nullptr},
     {"lseek", "host stdio seeks, HostIo::SeekHole", nullptr},
