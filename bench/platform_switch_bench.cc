@@ -72,6 +72,80 @@ void BM_SyscallRoundTrip(benchmark::State& state, PlatformFactory create) {
             return (void)Setup::Fail(state, "unexpected event");
     }
 }
+// systrap with the site patched: the fast path's hand-off alone (no signal, no sigreturn).
+// The memory manager's part (reads, code writes, the trap table) is played by a translation
+// of two areas onto the memory file: the code page at offset 0, the table after it.
+class BenchCodeMemory final : public CodeWriter {
+public:
+    explicit BenchCodeMemory(uint8_t* memory) : m_memory(memory) {}
+    uint8_t* At(uint64_t addr, size_t len) {
+        if (addr >= kCode && addr + len <= kCode + kPage)
+            return m_memory + (addr - kCode);
+        if (addr >= kTable && addr + len <= kTable + kTableSize)
+            return m_memory + kPage + (addr - kTable);
+        return nullptr;
+    }
+    Result<void> WriteCode(uint64_t addr, const void* src, size_t len) override {
+        uint8_t* p = At(addr, len);
+        if (!p)
+            return Errno(EFAULT);
+        std::memcpy(p, src, len);
+        return {};
+    }
+    Result<void> MapPlatformArea(uint64_t, uint64_t, std::string_view) override { return {}; }
+    static constexpr uint64_t kTable = 0x60000;
+    static constexpr uint64_t kTableSize = 0x10000;
+
+private:
+    uint8_t* m_memory;
+};
+
+void BM_PatchedSyscallRoundTrip(benchmark::State& state) {
+    Setup s;
+    s.memfd = UniqueFd(::memfd_create("moat-bench", MFD_CLOEXEC));
+    if (!s.memfd || ::ftruncate(s.memfd.get(), kMemorySize) != 0)
+        return (void)Setup::Fail(state, "memfd");
+    void* p = ::mmap(nullptr, kMemorySize, PROT_READ | PROT_WRITE, MAP_SHARED, s.memfd.get(), 0);
+    if (p == MAP_FAILED)
+        return (void)Setup::Fail(state, "mmap");
+    s.memory = HostMapping(p, kMemorySize);
+    auto code_memory = std::make_shared<BenchCodeMemory>(s.memory.bytes());
+    auto created = CreateSystrapPlatform(s.memfd.get());
+    if (!created.ok())
+        return (void)Setup::Fail(state, "platform");
+    s.platform = created.release_value();
+    auto made = s.platform->NewAddressSpace([code_memory](uint64_t addr, void* buf, size_t len) -> size_t {
+        uint8_t* at = code_memory->At(addr, len);
+        if (!at)
+            return 0;
+        std::memcpy(buf, at, len);
+        return len;
+    });
+    if (!made.ok())
+        return (void)Setup::Fail(state, "address space");
+    s.as = made.release_value();
+    s.as->SetCodeWriter(code_memory);
+    const uint8_t code[] = {0xb8, 0x27, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xf7};  // 1: mov $39,%eax; syscall; jmp 1b
+    std::memcpy(s.memory.bytes(), code, sizeof(code));
+    if (!s.as->Map(kCode, kPage, 0, PROT_READ | PROT_EXEC).ok() ||
+        !s.as->Map(BenchCodeMemory::kTable, BenchCodeMemory::kTableSize, kPage, PROT_READ | PROT_EXEC).ok())
+        return (void)Setup::Fail(state, "map");
+    auto ctx = s.platform->NewContext();
+    if (!ctx.ok())
+        return (void)Setup::Fail(state, "context");
+    Registers regs{};
+    regs.rip = kCode;
+    for (int i = 0; i < 4; ++i)  // trap, trap (patched), then the fast path
+        (void)(*ctx)->Switch(*s.as, regs);
+    if (s.memory.bytes()[0] != 0xff)
+        return (void)Setup::Fail(state, "the site was not patched");
+    for (auto _ : state) {
+        if ((*ctx)->Switch(*s.as, regs).kind != EventKind::Syscall)
+            return (void)Setup::Fail(state, "unexpected event");
+    }
+}
+BENCHMARK(BM_PatchedSyscallRoundTrip);
+
 void BM_Map(benchmark::State& state, PlatformFactory create) {
     Setup s;
     if (!s.Init(state, create))
@@ -83,10 +157,12 @@ void BM_Map(benchmark::State& state, PlatformFactory create) {
             return (void)Setup::Fail(state, "map");
     }
 }
+Result<std::unique_ptr<Platform>> CreateSystrap(int memory_fd) { return CreateSystrapPlatform(memory_fd); }
+
 BENCHMARK_CAPTURE(BM_SyscallRoundTrip, ptrace, &CreatePtracePlatform);
-BENCHMARK_CAPTURE(BM_SyscallRoundTrip, systrap, &CreateSystrapPlatform);
+BENCHMARK_CAPTURE(BM_SyscallRoundTrip, systrap, &CreateSystrap);
 BENCHMARK_CAPTURE(BM_Map, ptrace, &CreatePtracePlatform);
-BENCHMARK_CAPTURE(BM_Map, systrap, &CreateSystrapPlatform);
+BENCHMARK_CAPTURE(BM_Map, systrap, &CreateSystrap);
 
 }  // namespace
 }  // namespace moat::platform

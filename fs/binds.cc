@@ -1,5 +1,7 @@
 #include "fs/binds.h"
 
+#include <sys/stat.h>
+
 #include "fs/vfs/path_walk.h"
 
 namespace moat::fs {
@@ -37,6 +39,34 @@ Result<void> MountBind(Vfs& vfs, const BindSpec& spec, BindSide* side) {
         return Error(EINVAL);  // a file is bound onto a regular file only
     int flags = kMountNoDev | (spec.read_only ? kMountReadOnly : 0);
     vfs.mount_table().Add(mountpoint, fs, Dentry::CreateRoot(std::move(root)), flags);
+    return {};
+}
+
+Result<void> EnsureMountPoint(Vfs& vfs, const std::string& path, bool is_dir) {
+    if (path.empty() || path[0] != '/')
+        return Error(EINVAL);
+    VfsPath top = vfs.root();
+    std::string prefix;
+    size_t at = 1;
+    while (at <= path.size()) {
+        size_t slash = path.find('/', at);
+        if (slash == std::string::npos)
+            slash = path.size();
+        if (slash > at) {
+            prefix += "/" + path.substr(at, slash - at);
+            const bool last = slash >= path.size() || path.find_first_not_of('/', slash) == std::string::npos;
+            auto found = vfs.Resolve(FsCaller{}, top, top, prefix, kWalkFollow);
+            if (!found.ok()) {
+                if (found.error() != ENOENT)
+                    return Error(found.error());
+                if (last && !is_dir)
+                    TRY(vfs.Mknod(FsCaller{}, top, top, prefix, S_IFREG | 0644, 0));
+                else
+                    TRY(vfs.Mkdir(FsCaller{}, top, top, prefix, 0755));
+            }
+        }
+        at = slash + 1;
+    }
     return {};
 }
 

@@ -33,4 +33,10 @@ enum class BindSide { Source, Destination };
 // EINVAL for a file bound onto something else than a regular file (Destination).
 Result<void> MountBind(Vfs& vfs, const BindSpec& spec, BindSide* side);
 
+// Makes `path` (absolute, inside the sandbox) exist for a mount, as runc does for an OCI
+// bundle's mounts: missing directories on the way are made (0755), and the last component is
+// a directory or, with `is_dir` false, an empty regular file (0644). The root's overlay keeps
+// what is made. Existing components are left as they are.
+Result<void> EnsureMountPoint(Vfs& vfs, const std::string& path, bool is_dir);
+
 }  // namespace moat::fs

@@ -32,6 +32,8 @@ public:
     // hold dups of those host fds (a TtyFile when the host fd is a terminal, a HostStreamFile
     // otherwise). A host fd that is closed leaves the slot empty.
     static std::shared_ptr<FdTable> CreateWithHostStdio();
+    // The same with three given host fds as 0, 1, 2 (dup'ed; `moat exec`'s stdio).
+    static std::shared_ptr<FdTable> CreateWithHostStdio(const int (&fds)[3]);
 
     // The file description at `fd`, or EBADF.
     Result<std::shared_ptr<File>> Get(int fd);

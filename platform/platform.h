@@ -58,9 +58,25 @@ struct Event {
 // Returns the number of bytes read (0 on a bad address). Supplied by the memory manager.
 using MemoryReader = std::function<size_t(uint64_t addr, void* buf, size_t len)>;
 
+// Lets a platform rewrite the application code it runs (systrap patches system call sites
+// into jumps). Supplied by the memory manager, which keeps the VMAs and frames consistent.
+class CodeWriter {
+public:
+    virtual ~CodeWriter() = default;
+    // Writes `len` bytes at `addr`, ignoring the protections, if the whole range lies in one
+    // private, executable, non-writable mapping (a copy-on-write copy is made); EFAULT/EPERM
+    // otherwise.
+    [[nodiscard]] virtual Result<void> WriteCode(uint64_t addr, const void* src, size_t len) = 0;
+    // Maps [addr, addr+len) private, anonymous and r-x, named `name` in /proc/pid/maps, unless
+    // something is mapped there already (EEXIST).
+    [[nodiscard]] virtual Result<void> MapPlatformArea(uint64_t addr, uint64_t len, std::string_view name) = 0;
+};
+
 class AddressSpace {
 public:
     virtual ~AddressSpace() = default;
+    // Called once by the memory manager right after creation; the platform may keep it.
+    virtual void SetCodeWriter(std::shared_ptr<CodeWriter> writer) { (void)writer; }
     // Maps [addr, addr+len) of the app address space to [file_offset, file_offset+len) of the
     // memory file, MAP_SHARED|MAP_FIXED, with `prot` (PROT_* bits). Page-aligned arguments.
     [[nodiscard]] virtual Result<void> Map(uint64_t addr, uint64_t len, uint64_t file_offset, int prot) = 0;

@@ -337,9 +337,14 @@ Result<uint64_t> TtyFile::Ioctl(kernel::Task& task, uint32_t request, uint64_t a
 namespace moat::fs {
 
 std::shared_ptr<FdTable> FdTable::CreateWithHostStdio() {
+    const int stdio[3] = {0, 1, 2};
+    return CreateWithHostStdio(stdio);
+}
+
+std::shared_ptr<FdTable> FdTable::CreateWithHostStdio(const int (&fds)[3]) {
     auto table = std::make_shared<FdTable>();
     for (int fd = 0; fd <= 2; ++fd) {
-        auto file = HostStreamFile::Create(fd);
+        auto file = HostStreamFile::Create(fds[fd]);
         if (!file.ok())
             continue;  // closed on the host: closed in the sandbox too
         (void)table->InstallAt(fd, file.release_value(), /*cloexec=*/false, 3);

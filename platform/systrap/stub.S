@@ -260,18 +260,134 @@ moat_systrap_start:
     ud2
 
 // The signal handler (SIGSYS, the faults, the interrupt and every other catchable signal),
-// on the thread's altstack with every signal blocked: rsi = siginfo, rdx = ucontext. It may
-// clobber any register: rt_sigreturn restores all of them from the frame.
+// on the thread's altstack with every signal blocked: edi = signo, rsi = siginfo, rdx =
+// ucontext. It may clobber any register: rt_sigreturn restores all of them from the frame.
     .balign 16
     .globl moat_systrap_handler
     .hidden moat_systrap_handler
 moat_systrap_handler:
     mov %rsp, %r12
     and $-SYSTRAP_SLOT_SIZE, %r12
+    // A signal inside the fast path (below) is not about application code.
+    mov SYSTRAP_UC_GREG(SYSTRAP_RIP)(%rdx), %rax
+    lea moat_systrap_fast_entry(%rip), %rcx
+    sub %rcx, %rax
+    cmp $(.Lfast_tail - moat_systrap_fast_entry), %rax
+    jae 8f
+    // In its body: a fault is published as it is (the sentry makes sense of the prefix's);
+    // an asynchronous signal (the sentry's interrupt) is left for the exit, which then parks
+    // in a signal frame instead of returning to the application.
+    cmpl $0, 8(%rsi)                     // si_code > 0: sent by the kernel for a fault
+    jg .Lpublish
+    lea .Lpark_tail(%rip), %rcx
+    mov %rcx, SYSTRAP_SLOT_FAST_EXIT(%r12)
+    ret
+8:  cmp $(moat_systrap_park_end - moat_systrap_fast_entry), %rax
+    jae .Lpublish
+    // In a tail every general register already is the application's: finish the exit in
+    // the frame, so that the signal is seen as one that came in the application.
+    mov SYSTRAP_FG(SYSTRAP_RSP)(%r12), %rax
+    mov %rax, SYSTRAP_UC_GREG(SYSTRAP_RSP)(%rdx)
+    mov SYSTRAP_FG(SYSTRAP_RIP)(%r12), %rax
+    mov %rax, SYSTRAP_UC_GREG(SYSTRAP_RIP)(%rdx)
+    mov SYSTRAP_FG(SYSTRAP_EFL)(%r12), %rax
+    mov %rax, SYSTRAP_UC_GREG(SYSTRAP_EFL)(%rdx)
+.Lpublish:
     mov %rsi, SYSTRAP_SLOT_SIGINFO(%r12)
     mov %rdx, SYSTRAP_SLOT_UCONTEXT(%r12)
     mov $SYSTRAP_STATE_EVENT, %eax
     xchg %eax, SYSTRAP_SLOT_STATE(%r12)  // a full barrier before reading the sleeping flag
+    call .Lwait_resume
+    // Released. fs/gs bases are not in the frame: set them when the sentry changed them.
+    cmpq $0, SYSTRAP_SLOT_SET_FS(%r12)
+    je 6f
+    movq $0, SYSTRAP_SLOT_SET_FS(%r12)
+    mov $ARCH_SET_FS, %edi
+    mov SYSTRAP_SLOT_FS_BASE(%r12), %rsi
+    mov $__NR_arch_prctl, %eax
+    syscall
+6:  cmpq $0, SYSTRAP_SLOT_SET_GS(%r12)
+    je 7f
+    movq $0, SYSTRAP_SLOT_SET_GS(%r12)
+    mov $ARCH_SET_GS, %edi
+    mov SYSTRAP_SLOT_GS_BASE(%r12), %rsi
+    mov $__NR_arch_prctl, %eax
+    syscall
+7:  ret                                  // to moat_systrap_restorer
+
+// The fast path: a patched system call site jumps here through its trap-table entry, without
+// a signal. r11 = the entry; rax, rcx are free (the site's `mov` and `syscall` would have
+// clobbered them); every other register, the flags and rsp are the application's. %gs is the
+// thread's slot (the sentry keeps it so while the application's gs base is 0).
+    .balign 16
+    .globl moat_systrap_fast_entry
+    .hidden moat_systrap_fast_entry
+moat_systrap_fast_entry:
+    // Is %gs our slot? Compared without touching the flags (not, lea, jrcxz). If not (the
+    // application set a gs base of its own), the load faults or the ud2 traps, and the
+    // sentry serves the call from that signal frame, reading the entry at r11.
+    mov %gs:SYSTRAP_SLOT_SELF, %rax
+    mov SYSTRAP_SLOT_SELF(%rax), %rcx
+    not %rcx
+    lea 1(%rcx,%rax), %rcx
+    jrcxz moat_systrap_fast_checked
+    ud2
+    .globl moat_systrap_fast_checked
+    .hidden moat_systrap_fast_checked
+moat_systrap_fast_checked:
+    mov %rsp, SYSTRAP_FG(SYSTRAP_RSP)(%rax)
+    lea SYSTRAP_SLOT_FAST_STACK(%rax), %rsp
+    pushfq
+    popq SYSTRAP_FG(SYSTRAP_EFL)(%rax)
+    mov %r8, SYSTRAP_FG(SYSTRAP_R8)(%rax)
+    mov %r9, SYSTRAP_FG(SYSTRAP_R9)(%rax)
+    mov %r10, SYSTRAP_FG(SYSTRAP_R10)(%rax)
+    mov %r12, SYSTRAP_FG(SYSTRAP_R12)(%rax)
+    mov %r13, SYSTRAP_FG(SYSTRAP_R13)(%rax)
+    mov %r14, SYSTRAP_FG(SYSTRAP_R14)(%rax)
+    mov %r15, SYSTRAP_FG(SYSTRAP_R15)(%rax)
+    mov %rdi, SYSTRAP_FG(SYSTRAP_RDI)(%rax)
+    mov %rsi, SYSTRAP_FG(SYSTRAP_RSI)(%rax)
+    mov %rbp, SYSTRAP_FG(SYSTRAP_RBP)(%rax)
+    mov %rbx, SYSTRAP_FG(SYSTRAP_RBX)(%rax)
+    mov %rdx, SYSTRAP_FG(SYSTRAP_RDX)(%rax)
+    mov %rax, %r12
+    // As after a real syscall: rax the number, rcx the return address, r11 the flags.
+    mov SYSTRAP_ENTRY_NR(%r11), %eax
+    mov %rax, SYSTRAP_FG(SYSTRAP_RAX)(%r12)
+    mov SYSTRAP_ENTRY_RET(%r11), %rcx
+    mov %rcx, SYSTRAP_FG(SYSTRAP_RCX)(%r12)
+    mov %rcx, SYSTRAP_FG(SYSTRAP_RIP)(%r12)
+    mov SYSTRAP_FG(SYSTRAP_EFL)(%r12), %rcx
+    mov %rcx, SYSTRAP_FG(SYSTRAP_R11)(%r12)
+    lea .Lfast_tail(%rip), %rcx
+    mov %rcx, SYSTRAP_SLOT_FAST_EXIT(%r12)
+    mov $SYSTRAP_STATE_FAST, %eax
+    xchg %eax, SYSTRAP_SLOT_STATE(%r12)  // publish (a full barrier, as in the handler)
+    call .Lwait_resume
+    // Released: the registers the sentry left in FAST_GREGS (it never changes the fs/gs
+    // bases here: it turns the call into a signal frame first).
+    pushq SYSTRAP_FG(SYSTRAP_EFL)(%r12)
+    mov SYSTRAP_FG(SYSTRAP_R8)(%r12), %r8
+    mov SYSTRAP_FG(SYSTRAP_R9)(%r12), %r9
+    mov SYSTRAP_FG(SYSTRAP_R10)(%r12), %r10
+    mov SYSTRAP_FG(SYSTRAP_R11)(%r12), %r11
+    mov SYSTRAP_FG(SYSTRAP_R13)(%r12), %r13
+    mov SYSTRAP_FG(SYSTRAP_R14)(%r12), %r14
+    mov SYSTRAP_FG(SYSTRAP_R15)(%r12), %r15
+    mov SYSTRAP_FG(SYSTRAP_RDI)(%r12), %rdi
+    mov SYSTRAP_FG(SYSTRAP_RSI)(%r12), %rsi
+    mov SYSTRAP_FG(SYSTRAP_RBP)(%r12), %rbp
+    mov SYSTRAP_FG(SYSTRAP_RBX)(%r12), %rbx
+    mov SYSTRAP_FG(SYSTRAP_RDX)(%r12), %rdx
+    mov SYSTRAP_FG(SYSTRAP_RAX)(%r12), %rax
+    mov SYSTRAP_FG(SYSTRAP_RCX)(%r12), %rcx
+    mov SYSTRAP_FG(SYSTRAP_R12)(%r12), %r12
+    jmp *%gs:SYSTRAP_SLOT_FAST_EXIT
+
+// Shared by the handler and the fast path (r12 = the slot; the state just published): wake
+// the sentry if it sleeps, spin `stub_spin` times, then sleep until the state is RESUME.
+.Lwait_resume:
     cmpl $0, SYSTRAP_SLOT_SENTRY_SLEEPING(%r12)
     je 1f
     mov %r12, %rdi
@@ -289,33 +405,40 @@ moat_systrap_handler:
     jnz 2b
 3:  mov $1, %eax
     xchg %eax, SYSTRAP_SLOT_STUB_SLEEPING(%r12)
-    cmpl $SYSTRAP_STATE_EVENT, SYSTRAP_SLOT_STATE(%r12)
-    jne 4f
+    mov SYSTRAP_SLOT_STATE(%r12), %edx
+    cmp $SYSTRAP_STATE_RESUME, %edx
+    je 4f
+    cmp $SYSTRAP_STATE_DEAD, %edx
+    je 4f
     mov %r12, %rdi
     mov $FUTEX_WAIT, %esi
-    mov $SYSTRAP_STATE_EVENT, %edx
     xor %r10d, %r10d
     mov $__NR_futex, %eax
     syscall
 4:  movl $0, SYSTRAP_SLOT_STUB_SLEEPING(%r12)
     cmpl $SYSTRAP_STATE_RESUME, SYSTRAP_SLOT_STATE(%r12)
     jne 3b
-5:  // Released. fs/gs bases are not in the frame: set them when the sentry changed them.
-    cmpq $0, SYSTRAP_SLOT_SET_FS(%r12)
-    je 6f
-    movq $0, SYSTRAP_SLOT_SET_FS(%r12)
-    mov $ARCH_SET_FS, %edi
-    mov SYSTRAP_SLOT_FS_BASE(%r12), %rsi
-    mov $__NR_arch_prctl, %eax
-    syscall
-6:  cmpq $0, SYSTRAP_SLOT_SET_GS(%r12)
-    je 7f
-    movq $0, SYSTRAP_SLOT_SET_GS(%r12)
-    mov $ARCH_SET_GS, %edi
-    mov SYSTRAP_SLOT_GS_BASE(%r12), %rsi
-    mov $__NR_arch_prctl, %eax
-    syscall
-7:  ret                                  // to moat_systrap_restorer
+5:  ret
+
+// The exits (the tails): every general register is the application's, the flags are on the
+// fast stack. The handler finishes a tail in its frame when a signal comes here.
+.Lfast_tail:
+    popfq
+    mov %gs:SYSTRAP_FG(SYSTRAP_RSP), %rsp
+    jmp *%gs:SYSTRAP_FG(SYSTRAP_RIP)
+// The same, but trap into the handler: the sentry gets a signal frame (for an interrupt that
+// came during the fast path, or because it needs the FPU state) and puts rip back.
+    .globl moat_systrap_park_tail
+    .hidden moat_systrap_park_tail
+moat_systrap_park_tail:
+.Lpark_tail:
+    popfq
+    mov %gs:SYSTRAP_FG(SYSTRAP_RSP), %rsp
+    int3
+    .globl moat_systrap_park_end
+    .hidden moat_systrap_park_end
+moat_systrap_park_end:
+    ud2
 
     .balign 16
     .globl moat_systrap_restorer

@@ -57,12 +57,55 @@
 #define SYSTRAP_SLOT_ZERO_MASK 0x40      // u64 0: the signal mask a new thread sets
 #define SYSTRAP_SLOT_ALTSTACK_DESC 0x48  // stack_t for sigaltstack (24 bytes)
 #define SYSTRAP_SLOT_STUB_SPIN 0x60       // u32: how many `pause`s the handler spins before it sleeps
+#define SYSTRAP_SLOT_SELF 0x68            // u64: the slot's own stub address (the fast path checks %gs with it)
+#define SYSTRAP_SLOT_FAST_EXIT 0x70       // u64: where the fast path's exit jumps: the plain or the park tail
+#define SYSTRAP_SLOT_FAST_GREGS 0x80      // greg_t[18]: the fast path's registers, in ucontext's REG_* order
+#define SYSTRAP_SLOT_FAST_STACK 0x800     // the fast path's stack top (a few words: flags, a return address)
 #define SYSTRAP_SLOT_START_STACK 0x1000  // a new thread's stack pointer (no stack is used)
 #define SYSTRAP_SLOT_ALTSTACK 0x1000     // the altstack: [0x1000, SLOT_SIZE)
 
 #define SYSTRAP_STATE_EVENT 2   // the handler published a frame and waits
 #define SYSTRAP_STATE_RESUME 3  // the sentry released the frame
 #define SYSTRAP_STATE_DEAD 4    // the stub is gone (written by the sentry's monitor)
+#define SYSTRAP_STATE_FAST 5    // the fast path published a system call (registers in FAST_GREGS) and waits
+
+// The fast path's register slots (ucontext's REG_* indices, times 8).
+#define SYSTRAP_FG(reg) (SYSTRAP_SLOT_FAST_GREGS + 8 * (reg))
+#define SYSTRAP_R8 0
+#define SYSTRAP_R9 1
+#define SYSTRAP_R10 2
+#define SYSTRAP_R11 3
+#define SYSTRAP_R12 4
+#define SYSTRAP_R13 5
+#define SYSTRAP_R14 6
+#define SYSTRAP_R15 7
+#define SYSTRAP_RDI 8
+#define SYSTRAP_RSI 9
+#define SYSTRAP_RBP 10
+#define SYSTRAP_RBX 11
+#define SYSTRAP_RDX 12
+#define SYSTRAP_RAX 13
+#define SYSTRAP_RCX 14
+#define SYSTRAP_RSP 15
+#define SYSTRAP_RIP 16
+#define SYSTRAP_EFL 17
+#define SYSTRAP_FAST_GREGS_COUNT 18
+
+// ucontext_t offsets the handler needs (uc_mcontext.gregs at 40).
+#define SYSTRAP_UC_GREG(reg) (40 + 8 * (reg))
+
+// The trap table of a patched address space (syscall_patcher.h): application memory, r-x, at
+// a fixed address below 2 GiB whose third byte, 0x06, is an invalid opcode. A patched site
+// `mov $nr,%eax; syscall` becomes `jmp *entry` (ff 24 25 <entry>); the entry's code loads the
+// entry's address into %r11 and jumps through the table's first word to the fast path.
+#define SYSTRAP_TABLE_BASE 0x60000
+#define SYSTRAP_TABLE_SIZE 0x10000
+#define SYSTRAP_ENTRY_SIZE 64
+#define SYSTRAP_ENTRY_CELL 0x0   // u64: the address of the entry's code (the site jumps through it)
+#define SYSTRAP_ENTRY_NR 0x8     // u32: the system call number
+#define SYSTRAP_ENTRY_CODE 0x10  // mov $entry,%r11d; jmp *(SYSTRAP_TABLE_BASE)
+#define SYSTRAP_ENTRY_RET 0x20   // u64: the address after the site's syscall instruction
+#define SYSTRAP_ENTRY_SITE 0x28  // u64: the site
 
 #ifndef __ASSEMBLER__
 
@@ -76,6 +119,10 @@ extern const char moat_systrap_start[];
 extern const char moat_systrap_handler[];
 extern const char moat_systrap_restorer[];
 extern const char moat_systrap_exit[];
+extern const char moat_systrap_fast_entry[];
+extern const char moat_systrap_fast_checked[];
+extern const char moat_systrap_park_tail[];
+extern const char moat_systrap_park_end[];
 extern const char moat_systrap_end[];
 }
 
@@ -102,6 +149,7 @@ enum SlotState : uint32_t {
     kStateEvent = SYSTRAP_STATE_EVENT,
     kStateResume = SYSTRAP_STATE_RESUME,
     kStateDead = SYSTRAP_STATE_DEAD,
+    kStateFast = SYSTRAP_STATE_FAST,
 };
 
 struct RequestPage {
@@ -138,6 +186,11 @@ struct SlotHeader {
     int32_t pad;
     uint64_t altstack_size;
     std::atomic<uint32_t> stub_spin;
+    uint32_t pad2;
+    uint64_t self;
+    uint64_t fast_exit;
+    uint64_t pad3;
+    int64_t fast_gregs[SYSTRAP_FAST_GREGS_COUNT];
 };
 static_assert(offsetof(SlotHeader, stub_sleeping) == SYSTRAP_SLOT_STUB_SLEEPING);
 static_assert(offsetof(SlotHeader, sentry_sleeping) == SYSTRAP_SLOT_SENTRY_SLEEPING);
@@ -151,6 +204,10 @@ static_assert(offsetof(SlotHeader, gs_base) == SYSTRAP_SLOT_GS_BASE);
 static_assert(offsetof(SlotHeader, zero_mask) == SYSTRAP_SLOT_ZERO_MASK);
 static_assert(offsetof(SlotHeader, altstack_sp) == SYSTRAP_SLOT_ALTSTACK_DESC);
 static_assert(offsetof(SlotHeader, stub_spin) == SYSTRAP_SLOT_STUB_SPIN);
+static_assert(offsetof(SlotHeader, self) == SYSTRAP_SLOT_SELF);
+static_assert(offsetof(SlotHeader, fast_exit) == SYSTRAP_SLOT_FAST_EXIT);
+static_assert(offsetof(SlotHeader, fast_gregs) == SYSTRAP_SLOT_FAST_GREGS);
+static_assert(sizeof(SlotHeader) <= SYSTRAP_SLOT_FAST_STACK - 64);
 
 inline uint64_t CodeAddress(const char* label) {
     return kCodeBase + static_cast<uint64_t>(label - moat_systrap_start);

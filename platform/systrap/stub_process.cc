@@ -208,6 +208,7 @@ Result<uint32_t> SystrapStub::AllocSlot() {
     slot.altstack_sp = SlotAddress(index) + SYSTRAP_SLOT_ALTSTACK;
     slot.altstack_flags = 0;
     slot.altstack_size = kSlotSize - SYSTRAP_SLOT_ALTSTACK;
+    slot.self = SlotAddress(index);
     return index;
 }
 

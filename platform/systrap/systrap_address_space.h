@@ -5,6 +5,7 @@
 
 #include "platform/platform.h"
 #include "platform/systrap/stub_process.h"
+#include "platform/systrap/syscall_patcher.h"
 
 #include <memory>
 
@@ -12,7 +13,8 @@ namespace moat::platform::systrap {
 
 class SystrapAddressSpace final : public AddressSpace {
 public:
-    explicit SystrapAddressSpace(std::shared_ptr<SystrapStub> stub) : m_stub(std::move(stub)) {}
+    SystrapAddressSpace(std::shared_ptr<SystrapStub> stub, MemoryReader reader, bool patch_syscalls)
+        : m_stub(std::move(stub)), m_patcher(std::move(reader), patch_syscalls) {}
     // Kills the stub without waiting (exec and exit must not wait for a reap): the monitor
     // reaps it; the shared region goes with the last reference.
     ~SystrapAddressSpace() override { m_stub->Kill(); }
@@ -20,12 +22,16 @@ public:
     [[nodiscard]] Result<void> Map(uint64_t addr, uint64_t len, uint64_t file_offset, int prot) override;
     [[nodiscard]] Result<void> Unmap(uint64_t addr, uint64_t len) override;
     [[nodiscard]] Result<void> Protect(uint64_t addr, uint64_t len, int prot) override;
+    void SetCodeWriter(std::shared_ptr<CodeWriter> writer) override { m_patcher.SetWriter(std::move(writer)); }
+
+    SyscallPatcher& patcher() { return m_patcher; }
 
     const std::shared_ptr<SystrapStub>& stub() const { return m_stub; }
     pid_t stub_pid() const { return m_stub->pid(); }
 
 private:
     std::shared_ptr<SystrapStub> m_stub;
+    SyscallPatcher m_patcher;
 };
 
 }  // namespace moat::platform::systrap

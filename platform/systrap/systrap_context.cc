@@ -78,7 +78,7 @@ void SystrapContext::Leave() {
         return;
     m_target.Retire();
     bool exiting = false;
-    if (auto f = CurrentFrame(); f.ok() && !m_stub->dead() && !m_stub->killed()) {
+    if (auto f = ToSignalFrame(); f.ok() && !m_stub->dead() && !m_stub->killed()) {
         f->uc->uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(CodeAddress(moat_systrap_exit));
         // Every signal blocked on the way out: a pending process-directed signal would
         // otherwise run the handler again, and nobody would release that frame.
@@ -89,6 +89,7 @@ void SystrapContext::Leave() {
         m_stub->RetireSlot(m_slot);
     m_tid = 0;
     m_header = nullptr;
+    m_published_fast = false;
     m_stub.reset();  // may be the last reference
 }
 
@@ -96,12 +97,13 @@ Event SystrapContext::Lost() {
     m_target.Retire();
     m_tid = 0;
     m_header = nullptr;
+    m_published_fast = false;
     m_stub.reset();
     return MakeEvent(EventKind::Died);
 }
 
 bool SystrapContext::Release() {
-    uint32_t expected = kStateEvent;
+    uint32_t expected = m_published_fast ? kStateFast : kStateEvent;
     if (!m_header->state.compare_exchange_strong(expected, kStateResume, std::memory_order_seq_cst))
         return false;  // dead (or the application scribbled on its slot)
     bool stub_slept = m_header->stub_sleeping.load(std::memory_order_seq_cst);
@@ -113,15 +115,34 @@ bool SystrapContext::Release() {
 
 bool SystrapContext::WaitForFrame() {
     bool spun = SpinThenWait(m_header->state, &m_header->sentry_sleeping, m_sentry_spin.budget(),
-                             [](uint32_t s) { return s == kStateEvent || s == kStateDead; });
+                             [](uint32_t s) { return s == kStateEvent || s == kStateFast || s == kStateDead; });
     m_sentry_spin.Record(spun);
     m_header->stub_spin.store(m_stub_spin.budget(), std::memory_order_relaxed);
-    return m_header->state.load(std::memory_order_acquire) == kStateEvent && !m_stub->dead();
+    uint32_t state = m_header->state.load(std::memory_order_acquire);
+    m_published_fast = state == kStateFast;
+    return (state == kStateEvent || state == kStateFast) && !m_stub->dead();
+}
+
+Result<SystrapContext::Frame> SystrapContext::ToSignalFrame() {
+    if (!m_published_fast)
+        return CurrentFrame();
+    m_header->fast_exit = CodeAddress(moat_systrap_park_tail);
+    if (!Release() || !WaitForFrame())
+        return Errno(ESRCH);
+    Frame f = TRY(CurrentFrame());
+    if (f.fast)
+        return Errno(EIO);  // the park tail always traps
+    if (f.info->si_signo == SIGTRAP && static_cast<uint64_t>(f.gregs[REG_RIP]) == CodeAddress(moat_systrap_park_end))
+        f.gregs[REG_RIP] = m_header->fast_gregs[SYSTRAP_RIP];
+    // Otherwise a signal came in the tail, and the handler already put the application's
+    // registers in its frame (an interrupt stays pending in m_interrupt_pending).
+    return f;
 }
 
 Event SystrapContext::Switch(AddressSpace& as_base, Registers& regs) {
     // The platform makes every AddressSpace its contexts are given.
     auto& as = static_cast<SystrapAddressSpace&>(as_base);
+    m_as = &as;
     if (m_interrupt_pending.exchange(false))
         return MakeEvent(EventKind::Interrupted);
     if (m_stub != as.stub()) {
@@ -137,6 +158,8 @@ Event SystrapContext::Switch(AddressSpace& as_base, Registers& regs) {
         }
     }
     auto frame = CurrentFrame();
+    if (frame.ok() && frame->fast && NeedsBaseChange(regs))
+        frame = ToSignalFrame();  // only the handler's way back sets the bases
     if (!frame.ok())
         return Lost();
     if (regs.fs_base >= kTaskSizeMax || regs.gs_base >= kTaskSizeMax) {
@@ -160,13 +183,24 @@ Event SystrapContext::Switch(AddressSpace& as_base, Registers& regs) {
             return Lost();
         bool stale = false;
         Event e = Classify(*frame, regs, stale);
-        if (!stale)
-            return e;
+        if (stale)
+            continue;
+        if (e.kind == EventKind::Syscall && !frame->fast)
+            as.patcher().OnTrappedSyscall(regs.rip, regs.orig_rax);
+        return e;
     }
 }
 
 Event SystrapContext::Classify(const Frame& f, Registers& regs, bool& stale) {
+    if (f.fast) {
+        ReadRegs(f, regs);
+        regs.orig_rax = static_cast<uint64_t>(f.gregs[REG_RAX]);
+        regs.rax = static_cast<uint64_t>(-ENOSYS);
+        return MakeEvent(EventKind::Syscall);
+    }
     siginfo_t info = *f.info;
+    if (auto e = ClassifyPatchTrap(f, info, regs, stale))
+        return *e;
     int signo = info.si_signo;
     if (signo == kInterruptSignal && info.si_code == SI_TKILL && info.si_pid == ::getpid()) {
         if (!m_interrupt_pending.exchange(false)) {
@@ -200,6 +234,54 @@ Event SystrapContext::Classify(const Frame& f, Registers& regs, bool& stale) {
     Event e = MakeEvent(EventKind::Signal);
     e.siginfo = info;
     return e;
+}
+
+std::optional<Event> SystrapContext::ClassifyPatchTrap(const Frame& f, const siginfo_t& info, Registers& regs,
+                                                      bool& stale) {
+    const int signo = info.si_signo;
+    if (signo != SIGTRAP && signo != SIGSEGV && signo != SIGILL)
+        return std::nullopt;
+    greg_t* g = f.gregs;
+    const uint64_t rip = static_cast<uint64_t>(g[REG_RIP]);
+    // As a syscall instruction at `ret - 2` would have left the registers.
+    auto as_syscall = [&](uint64_t nr, uint64_t ret) {
+        g[REG_RIP] = g[REG_RCX] = static_cast<greg_t>(ret);
+        g[REG_R11] = g[REG_EFL];
+        ReadRegs(f, regs);
+        regs.orig_rax = nr;
+        regs.rax = static_cast<uint64_t>(-ENOSYS);
+        return MakeEvent(EventKind::Syscall);
+    };
+    if (signo == SIGTRAP && rip == CodeAddress(moat_systrap_park_end)) {
+        // The fast path parked for an interrupt that came while it ran.
+        g[REG_RIP] = m_header->fast_gregs[SYSTRAP_RIP];
+        if (!m_interrupt_pending.exchange(false)) {
+            stale = true;
+            return Event{};
+        }
+        ReadRegs(f, regs);
+        return MakeEvent(EventKind::Interrupted);
+    }
+    if (rip >= CodeAddress(moat_systrap_fast_entry) && rip <= CodeAddress(moat_systrap_fast_checked)) {
+        // %gs was not our slot (the application has a gs base of its own): serve the call
+        // from this frame; the entry the site jumped through is in r11.
+        auto entry = m_as->patcher().ReadEntry(static_cast<uint64_t>(g[REG_R11]));
+        if (!entry)
+            return std::nullopt;
+        return as_syscall(entry->nr, entry->ret);
+    }
+    if (signo == SIGILL) {
+        auto site = m_as->patcher().PatchedSiteAt(rip);
+        if (!site)
+            return std::nullopt;
+        if (static_cast<uint64_t>(g[REG_RAX]) == SYS_restart_syscall)
+            return as_syscall(SYS_restart_syscall, *site + 7);
+        // A half-written patch, or a call the sentry restarts: run the site again.
+        g[REG_RIP] = static_cast<greg_t>(*site);
+        stale = true;
+        return Event{};
+    }
+    return std::nullopt;
 }
 
 }  // namespace moat::platform::systrap

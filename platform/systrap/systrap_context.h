@@ -44,9 +44,13 @@ public:
 private:
     // Where the frame the parked thread published lies, in the sentry's view of the slot;
     // null when the stub's pointers are outside the altstack (the application scribbled there).
+    // Either a signal frame (info, uc, the XSAVE image) or the fast path's registers (fast:
+    // the FPU state is still in the thread's registers, see ToSignalFrame).
     struct Frame {
         siginfo_t* info = nullptr;
         ucontext_t* uc = nullptr;
+        greg_t* gregs = nullptr;     // uc's or the slot's fast_gregs
+        bool fast = false;
         uint8_t* fpstate = nullptr;  // the XSAVE image; null when the frame has none
         size_t fpsize = 0;
     };
@@ -58,17 +62,25 @@ private:
     bool Release();
     bool WaitForFrame();
     [[nodiscard]] Result<Frame> CurrentFrame() const;
+    // Turns a fast-path stop into a signal frame (the thread traps in the park tail), for the
+    // FPU state, a change of the fs/gs bases or an exit.
+    [[nodiscard]] Result<Frame> ToSignalFrame();
+    bool NeedsBaseChange(const Registers& regs) const;
     void WriteRegs(const Frame& f, const Registers& regs);
     void ReadRegs(const Frame& f, Registers& regs) const;
     Event Classify(const Frame& f, Registers& regs, bool& stale);
+    // The fast path's own faults and traps, and SIGILLs on patched sites; nullopt otherwise.
+    std::optional<Event> ClassifyPatchTrap(const Frame& f, const siginfo_t& info, Registers& regs, bool& stale);
 
     std::shared_ptr<SystrapStub> m_stub;  // the stub m_tid lives in
+    SystrapAddressSpace* m_as = nullptr;   // the address space of the current Switch
     uint32_t m_slot = 0;
     pid_t m_tid = 0;
     SlotHeader* m_header = nullptr;
     bool m_bases_known = false;  // the thread's fs/gs bases are m_fs_base/m_gs_base
     uint64_t m_fs_base = 0;
-    uint64_t m_gs_base = 0;
+    uint64_t m_gs_base = 0;  // as the application sees it (the host's is the slot while it is 0)
+    bool m_published_fast = false;  // the thread waits in the fast path (state FAST)
     std::optional<std::vector<uint8_t>> m_pending_fpu;  // applied when the next thread starts
     // How long we spin for the application's next event (ns), and how long the handler spins
     // for our answer (iterations of `pause`, set in the slot before each release).

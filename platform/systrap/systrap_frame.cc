@@ -48,6 +48,12 @@ std::vector<uint8_t> InitialXstate() {
 Result<SystrapContext::Frame> SystrapContext::CurrentFrame() const {
     if (!m_stub || !m_header)
         return Errno(ESRCH);
+    if (m_published_fast) {
+        Frame f;
+        f.fast = true;
+        f.gregs = reinterpret_cast<greg_t*>(m_header->fast_gregs);
+        return f;
+    }
     // The pointers are stub addresses, and the application can write its slot: accept only
     // what lies within the altstack.
     const uint64_t lo = SlotAddress(m_slot) + SYSTRAP_SLOT_ALTSTACK;
@@ -62,6 +68,7 @@ Result<SystrapContext::Frame> SystrapContext::CurrentFrame() const {
         return Errno(EFAULT);
     f.info = reinterpret_cast<siginfo_t*>(local(info));
     f.uc = reinterpret_cast<ucontext_t*>(local(uc));
+    f.gregs = f.uc->uc_mcontext.gregs;
     uint64_t fp = reinterpret_cast<uint64_t>(f.uc->uc_mcontext.fpregs);
     if (fp != 0 && inside(fp, kLegacySize)) {
         f.fpstate = local(fp);
@@ -75,7 +82,7 @@ Result<SystrapContext::Frame> SystrapContext::CurrentFrame() const {
 }
 
 void SystrapContext::ReadRegs(const Frame& f, Registers& regs) const {
-    const greg_t* g = f.uc->uc_mcontext.gregs;
+    const greg_t* g = f.gregs;
     auto u = [](greg_t v) { return static_cast<unsigned long long>(v); };
     regs.r8 = u(g[REG_R8]);
     regs.r9 = u(g[REG_R9]);
@@ -95,7 +102,7 @@ void SystrapContext::ReadRegs(const Frame& f, Registers& regs) const {
     regs.rsp = u(g[REG_RSP]);
     regs.rip = u(g[REG_RIP]);
     regs.eflags = u(g[REG_EFL]);
-    uint64_t csgsfs = u(g[REG_CSGSFS]);
+    uint64_t csgsfs = f.fast ? (kUserCs | (kUserSs << 48)) : u(g[REG_CSGSFS]);
     regs.cs = csgsfs & 0xffff;
     regs.ss = (csgsfs >> 48) & 0xffff;
     regs.orig_rax = static_cast<unsigned long long>(-1);
@@ -105,7 +112,7 @@ void SystrapContext::ReadRegs(const Frame& f, Registers& regs) const {
 }
 
 void SystrapContext::WriteRegs(const Frame& f, const Registers& regs) {
-    greg_t* g = f.uc->uc_mcontext.gregs;
+    greg_t* g = f.gregs;
     auto s = [](unsigned long long v) { return static_cast<greg_t>(v); };
     g[REG_R8] = s(regs.r8);
     g[REG_R9] = s(regs.r9);
@@ -125,29 +132,36 @@ void SystrapContext::WriteRegs(const Frame& f, const Registers& regs) {
     g[REG_RSP] = s(regs.rsp);
     g[REG_RIP] = s(regs.rip);
     g[REG_EFL] = s(regs.eflags);
+    if (f.fast)
+        return;  // Switch made a signal frame first if the bases change
     uint64_t cs = regs.cs ? regs.cs : kUserCs;
     uint64_t ss = regs.ss ? regs.ss : kUserSs;
     g[REG_CSGSFS] = s((cs & 0xffff) | ((ss & 0xffff) << 48));
     // The host mask of an application thread is always empty: the sentry keeps the real one.
     std::memset(&f.uc->uc_sigmask, 0, 8);
     // fs/gs bases are not part of a signal frame: the handler sets them when they change.
+    // The host's gs base is the slot while the application's is 0, for the fast path.
     if (!m_bases_known || regs.fs_base != m_fs_base) {
         m_header->fs_base = regs.fs_base;
         m_header->set_fs = 1;
         m_fs_base = regs.fs_base;
     }
     if (!m_bases_known || regs.gs_base != m_gs_base) {
-        m_header->gs_base = regs.gs_base;
+        m_header->gs_base = regs.gs_base ? regs.gs_base : SlotAddress(m_slot);
         m_header->set_gs = 1;
         m_gs_base = regs.gs_base;
     }
     m_bases_known = true;
 }
 
+bool SystrapContext::NeedsBaseChange(const Registers& regs) const {
+    return !m_bases_known || regs.fs_base != m_fs_base || regs.gs_base != m_gs_base;
+}
+
 Result<std::vector<uint8_t>> SystrapContext::GetFpu() {
     if (!m_stub)
         return m_pending_fpu ? *m_pending_fpu : InitialXstate();
-    Frame f = TRY(CurrentFrame());
+    Frame f = TRY(ToSignalFrame());
     if (!f.fpstate)
         return Errno(EFAULT);
     return std::vector<uint8_t>(f.fpstate, f.fpstate + f.fpsize);
@@ -160,7 +174,7 @@ Result<void> SystrapContext::SetFpu(const std::vector<uint8_t>& xsave) {
         m_pending_fpu = xsave;
         return {};
     }
-    Frame f = TRY(CurrentFrame());
+    Frame f = TRY(ToSignalFrame());
     if (!f.fpstate)
         return Errno(EFAULT);
     // Laid over the frame's image; its software-reserved bytes stay the kernel's, since they

@@ -10,6 +10,7 @@
 #include "platform/ptrace/ptrace_platform.h"
 #include "platform/systrap/systrap_platform.h"
 #include "sentry/cli/commands.h"
+#include "sentry/cli/oci_control.h"
 #include "sentry/cli/signal_forwarder.h"
 #include "sentry/kernel/process_tree.h"
 #include "sentry/kernel/kernel.h"
@@ -23,6 +24,7 @@
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -69,7 +71,6 @@ std::string BindError(const fs::BindSpec& spec, fs::BindSide side, int err) {
     }
 }
 
-
 // Builds the sandbox's root filesystem: the host root (or --root) and the binds.
 Result<std::unique_ptr<fs::Vfs>> BuildVfs(const DoOptions& opts, mm::MemoryFile& memory_file, std::string* error) {
     fs::VfsOptions vfs_opts;
@@ -91,6 +92,14 @@ Result<std::unique_ptr<fs::Vfs>> BuildVfs(const DoOptions& opts, mm::MemoryFile&
         if (!spec.ok()) {
             *error = fmt::format("{} {}: expected SRC:DST", flag, arg.spec);
             return Error(spec.error());
+        }
+        if (opts.make_mount_points) {
+            struct stat st;
+            bool is_dir = ::stat(spec->source.c_str(), &st) != 0 || S_ISDIR(st.st_mode);
+            if (auto made = fs::EnsureMountPoint(*vfs.value(), spec->destination, is_dir); !made.ok()) {
+                *error = fmt::format("mount point {}: {}", spec->destination, strerror(made.error()));
+                return Error(made.error());
+            }
         }
         fs::BindSide side;
         auto mounted = fs::MountBind(*vfs.value(), *spec, &side);
@@ -127,7 +136,7 @@ int RunDo(const DoOptions& opts) {
     // What the init process inherits from the host, read before confinement changes it.
     kernel::InitProcess init;
     init.argv = opts.command;
-    init.envp = HostEnvironment();
+    init.envp = opts.env ? *opts.env : HostEnvironment();
     init.cwd = opts.cwd;
     if (init.cwd.empty()) {
         char buf[4096];
@@ -139,6 +148,13 @@ int RunDo(const DoOptions& opts) {
     // Still single-threaded here: a user namespace needs that.
     sandbox::ConfineOptions confine_opts;
     confine_opts.host_filter = !opts.no_host_filter;
+    // FIXME(#7): the OCI control socket (oci_control.h) binds a host path once the kernel
+    // exists and serves host sockets: until it is set up before the pivot and its calls are on
+    // the allowlist, an OCI sandbox keeps the host root and runs without the host filter.
+    if (!opts.control_socket.empty()) {
+        confine_opts.keep_root = true;
+        confine_opts.host_filter = false;
+    }
     confine_opts.cpus = opts.cpus;
     confine_opts.log_filter = EnvSet("MOAT_HOST_FILTER_LOG");
     sandbox::Confinement confinement(confine_opts);
@@ -159,11 +175,19 @@ int RunDo(const DoOptions& opts) {
     auto vfs = BuildVfs(opts, *memory_file.value(), &vfs_error);
     if (!vfs.ok())
         return Fail(vfs_error);
+    for (const auto& t : opts.tmpfs) {
+        if (auto made = fs::EnsureMountPoint(*vfs.value(), t.path, true); !made.ok())
+            return Fail(fmt::format("tmpfs {}: {}", t.path, strerror(made.error())));
+        if (auto mounted = vfs.value()->MountTmpfs(t.path, t.mode, t.size, 0); !mounted.ok())
+            return Fail(fmt::format("tmpfs {}: {}", t.path, strerror(mounted.error())));
+    }
     // The host tree is reachable only through the fds taken so far; then the sentry loses its
     // root, its capabilities and any way to gain new privileges, before the first stub forks.
     if (auto r = confinement.Seal(); !r.ok())
         return Fail(fmt::format("cannot confine the sentry: {}", strerror(r.error())));
-    auto platform = opts.platform == "systrap" ? platform::CreateSystrapPlatform(memory_file.value()->fd())
+    platform::SystrapOptions systrap_opts;
+    systrap_opts.patch_syscalls = opts.syscall_patch;
+    auto platform = opts.platform == "systrap" ? platform::CreateSystrapPlatform(memory_file.value()->fd(), systrap_opts)
                                                : platform::CreatePtracePlatform(memory_file.value()->fd());
     if (!platform.ok())
         return Fail(fmt::format("cannot start the {} platform: {}", opts.platform, strerror(platform.error())));
@@ -173,6 +197,8 @@ int RunDo(const DoOptions& opts) {
 
     kernel::KernelOptions kopts;
     kopts.strace = opts.strace;
+    if (!opts.hostname.empty())
+        kopts.hostname = opts.hostname;
     auto kernel = kernel::Kernel::Create(platform.release_value(), memory_file.release_value(), vfs.release_value(), kopts);
     if (!kernel.ok())
         return Fail(fmt::format("cannot start the sentry: {}", strerror(kernel.error())));
@@ -200,7 +226,15 @@ int RunDo(const DoOptions& opts) {
     if (EnvSet("MOAT_TEST_FORBIDDEN_SYSCALL"))
         ::syscall(SYS_acct, nullptr);  // tests/security: a call off the list must kill the sentry
     forwarder.Start(*kernel.value());
+    std::unique_ptr<ControlServer> control;
+    if (!opts.control_socket.empty()) {
+        auto started = ControlServer::Start(*kernel.value(), opts.control_socket);
+        if (!started.ok())
+            return Fail(fmt::format("control socket {}: {}", opts.control_socket, strerror(started.error())));
+        control = started.release_value();
+    }
     auto status = kernel.value()->Run(init, fs::FdTable::CreateWithHostStdio());
+    control.reset();
     forwarder.Stop();  // before the kernel it forwards to goes away
     if (!status.ok()) {
         fmt::print(stderr, "moat: {}: {}\n", opts.command[0], strerror(status.error()));
@@ -210,7 +244,10 @@ int RunDo(const DoOptions& opts) {
         const auto* e = syscalls::Lookup(nr);
         log::debug("unimplemented syscall {} ({}): {} calls", nr, e ? e->name : "unknown", count);
     }
-    int ws = status.value();
+    return ExitCodeOf(status.value());
+}
+
+int ExitCodeOf(int ws) {
     if (WIFSIGNALED(ws))
         return 128 + WTERMSIG(ws);
     return WEXITSTATUS(ws);

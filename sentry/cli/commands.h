@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,8 +12,16 @@ struct BindArg {
     bool read_only = false;
 };
 
+// A tmpfs an OCI bundle mounts (`mounts` of type tmpfs).
+struct TmpfsArg {
+    std::string path;
+    uint32_t mode = 01777;
+    uint64_t size = 0;  // bytes, 0: unlimited
+};
+
 struct DoOptions {
-    std::string platform = "ptrace";
+    std::string platform = "systrap";
+    bool syscall_patch = true;    // systrap: rewrite hot syscall sites (--no-syscall-patch)
     bool strace = false;
     std::string debug_log;
     std::string cwd;
@@ -24,6 +33,12 @@ struct DoOptions {
     std::vector<BindArg> binds;   // --bind / --ro-bind, mounted in this order
     bool no_host_filter = false;  // --no-host-filter: debugging, the sentry without its seccomp filter
     std::vector<std::string> command;
+    // Set by the OCI runtime (cmd_oci.cc); `moat do` leaves them empty.
+    std::optional<std::vector<std::string>> env;  // the whole environment (default: moat's own)
+    std::string hostname;                         // default: "moat"
+    std::vector<TmpfsArg> tmpfs;
+    bool make_mount_points = false;  // create missing bind destinations in the root's overlay
+    std::string control_socket;      // serve `moat exec` here (oci_control.h)
 };
 
 struct SyscallsOptions {
@@ -31,8 +46,21 @@ struct SyscallsOptions {
     bool verbose = false;  // with --host: each entry's reason
 };
 
+struct InstallOptions {
+    bool write = false;
+    std::string name = "moat";
+    std::string docker_config = "/etc/docker/daemon.json";
+    std::string podman_config = "/etc/containers/containers.conf";
+    std::string containerd_config = "/etc/containerd/config.toml";
+};
+
+// `moat install`: prints (or with --write merges) the engines' runtime configuration.
+int RunInstall(const InstallOptions& opts);
+
 // `moat do`: returns the exit status to pass back (128+N for a kill by signal N).
 int RunDo(const DoOptions& opts);
 int RunSyscalls(const SyscallsOptions& opts);
+// The exit status a sandbox's PID 1 gave, as a shell reports it (128+N for signal N).
+int ExitCodeOf(int wait_status);
 
 }  // namespace moat::cli

@@ -1,6 +1,7 @@
 // The `moat` command line. Every error is one line on stderr and a non-zero exit.
 
 #include "sentry/cli/commands.h"
+#include "sentry/cli/oci_commands.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -17,8 +18,10 @@ int main(int argc, char** argv) {
 
     moat::cli::DoOptions do_opts;
     CLI::App* do_cmd = app.add_subcommand("do", "Run a command in a new sandbox: moat do [flags] -- CMD ARGS...");
-    do_cmd->add_option("--platform", do_opts.platform, "Execution platform: ptrace (default) or systrap")
+    do_cmd->add_option("--platform", do_opts.platform, "Execution platform: systrap (default) or ptrace")
         ->check(CLI::IsMember({"ptrace", "systrap"}));
+    do_cmd->add_flag("!--no-syscall-patch", do_opts.syscall_patch,
+                     "systrap: never rewrite the application's syscall instructions (every call takes a signal)");
     do_cmd->add_flag("--strace", do_opts.strace, "Print every syscall the sandbox serves, strace-style, to stderr");
     do_cmd->add_option("--debug-log", do_opts.debug_log, "Write the sentry's debug log to FILE");
     do_cmd->add_option("--cwd", do_opts.cwd, "Working directory inside the sandbox");
@@ -47,6 +50,19 @@ int main(int argc, char** argv) {
     CLI::App* sys_cmd = app.add_subcommand("syscalls", "List the syscall table and each call's support level");
     sys_cmd->add_flag("--host", sys_opts.host, "List the host syscalls the sentry itself may make");
     sys_cmd->add_flag("-v,--verbose", sys_opts.verbose, "With --host: why each host syscall is allowed");
+
+    moat::cli::InstallOptions install_opts;
+    CLI::App* install_cmd = app.add_subcommand("install", "Print (or --write) docker, podman and containerd configuration for Moat");
+    install_cmd->add_flag("--write", install_opts.write, "Merge the snippets into the engines' files");
+    install_cmd->add_option("--name", install_opts.name, "The runtime's name in the engines")->capture_default_str();
+    install_cmd->add_option("--docker-config", install_opts.docker_config)->capture_default_str();
+    install_cmd->add_option("--podman-config", install_opts.podman_config)->capture_default_str();
+    install_cmd->add_option("--containerd-config", install_opts.containerd_config)->capture_default_str();
+
+    // The OCI runtime: runc's verbs and global flags (cmd_oci.cc).
+    moat::cli::OciGlobal oci_global;
+    moat::cli::OciArgs oci_args;
+    moat::cli::RegisterOciCommands(app, oci_global, oci_args);
 
     // Everything after the first `--` is the command to run, never flags of ours.
     std::vector<std::string> after_dashes;
@@ -86,5 +102,12 @@ int main(int argc, char** argv) {
     }
     if (sys_cmd->parsed())
         return moat::cli::RunSyscalls(sys_opts);
+    if (install_cmd->parsed())
+        return moat::cli::RunInstall(install_opts);
+    if (!oci_args.verb.empty()) {
+        if (oci_args.verb == "exec")
+            oci_args.command.insert(oci_args.command.end(), after_dashes.begin(), after_dashes.end());
+        return moat::cli::RunOci(oci_global, oci_args);
+    }
     return 2;
 }

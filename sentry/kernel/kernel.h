@@ -83,6 +83,11 @@ public:
 
     // Starts PID 1 and runs until it and every task have exited. Returns PID 1's wait status.
     Result<int> Run(const InitProcess& init, std::shared_ptr<fs::FdTable> fds);
+    // Starts another process in the running sandbox (`moat exec`): no parent inside (its
+    // ppid is 0, as for a process entering a container from outside); EAGAIN once PID 1 is
+    // gone. WaitSpawned blocks the calling host thread until it has exited.
+    Result<std::shared_ptr<ThreadGroup>> Spawn(const InitProcess& proc, std::shared_ptr<fs::FdTable> fds);
+    int WaitSpawned(const std::shared_ptr<ThreadGroup>& tg);
 
     // Counts a call to a syscall number the table does not serve.
     void CountUnimplemented(uint64_t nr);

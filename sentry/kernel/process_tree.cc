@@ -98,6 +98,12 @@ void ProcessTree::ThreadDone() {
         m_all_gone.notify_all();
 }
 
+int ProcessTree::WaitGroupExit(const std::shared_ptr<ThreadGroup>& tg) {
+    std::unique_lock lock(m_lock);
+    m_group_exit.wait(lock, [&] { return tg->zombie; });
+    return tg->wait_status();
+}
+
 void ProcessTree::WaitAllGone() {
     std::unique_lock lock(m_lock);
     m_all_gone.wait(lock, [&] { return m_live_threads == 0; });
@@ -174,6 +180,7 @@ void ProcessTree::TaskExited(Task& task, bool last) {
             // fatal signal set one first.
             tg.BeginGroupExit((task.exit_code & 0xff) << 8);
             tg.zombie = true;
+            m_group_exit.notify_all();
             tg.exit_uid = task.creds().ruid;
 
             // Orphans go to the nearest subreaper or to PID 1.

@@ -83,6 +83,8 @@ public:
     // thread. `parent` is the new group's parent (null only for PID 1). If the sandbox is
     // ending (PID 1 died) or the group is exiting, the task starts only to exit at once.
     void Start(std::shared_ptr<Task> task, ThreadGroup* parent, bool new_group);
+    // Blocks the calling host thread until every task of `tg` has exited; its wait status.
+    int WaitGroupExit(const std::shared_ptr<ThreadGroup>& tg);
 
     std::shared_ptr<Task> FindTask(pid_t tid);
     std::shared_ptr<ThreadGroup> FindGroup(pid_t pid);
@@ -126,6 +128,7 @@ private:
     Kernel& m_kernel;
     std::mutex m_lock;
     std::condition_variable m_all_gone;
+    std::condition_variable m_group_exit;  // a thread group became a zombie (WaitGroupExit)
     size_t m_pids_limit = kDefaultPidsLimit;                    // guarded by m_lock
     size_t m_task_count = 0;                                    // live tasks + reserved tids; m_lock
     size_t m_live_threads = 0;                                  // guarded by m_lock

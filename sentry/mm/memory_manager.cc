@@ -10,6 +10,43 @@
 
 namespace moat::mm {
 
+namespace {
+
+// The platform's way to rewrite app code and map its own areas (platform::CodeWriter),
+// reaching the manager through the same link as the reader.
+class MmCodeWriter final : public platform::CodeWriter {
+public:
+    explicit MmCodeWriter(std::shared_ptr<ReaderLink> link) : m_link(std::move(link)) {}
+
+    Result<void> WriteCode(uint64_t addr, const void* src, size_t len) override {
+        std::lock_guard lock(m_link->lock);
+        if (!m_link->mm)
+            return Error(ESRCH);
+        return m_link->mm->WriteCodeForPlatform(addr, src, len);
+    }
+
+    Result<void> MapPlatformArea(uint64_t addr, uint64_t len, std::string_view name) override {
+        std::lock_guard lock(m_link->lock);
+        if (!m_link->mm)
+            return Error(ESRCH);
+        MmapRequest req;
+        req.addr = addr;
+        req.length = len;
+        req.prot = PROT_READ | PROT_EXEC;
+        req.flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE;
+        req.name = std::string(name);
+        uint64_t at = TRY(m_link->mm->Mmap(req));
+        if (at != addr)
+            return Error(EEXIST);
+        return {};
+    }
+
+private:
+    std::shared_ptr<ReaderLink> m_link;
+};
+
+}  // namespace
+
 MemoryManager::MemoryManager(MemoryFile& mf, std::shared_ptr<platform::AddressSpace> as, uint64_t min, uint64_t max)
     : m_mf(mf), m_as(std::move(as)), m_min(min), m_max(max), m_impl(std::make_unique<Impl>(*this)) {}
 
@@ -26,6 +63,7 @@ Result<std::shared_ptr<MemoryManager>> MemoryManager::Create(MemoryFile& memory_
     uint64_t max = PageDown(platform.max_user_address());
     if (min >= max)
         return Error(EINVAL);
+    as->SetCodeWriter(std::make_shared<MmCodeWriter>(link));
     std::shared_ptr<MemoryManager> mm(new MemoryManager(memory_file, std::move(as), min, max));
     mm->m_impl->platform = &platform;
     mm->m_impl->reader_link = link;

@@ -101,6 +101,9 @@ public:
     // Writes ignoring protections (the loader filling read-only segments); EFAULT if unmapped.
     Result<void> ForceWrite(UserAddr dst, const void* src, size_t len);
     Result<void> ForceZero(UserAddr dst, size_t len);
+    // The platform rewriting code it runs (platform::CodeWriter, systrap's syscall patching):
+    // only within one private, executable, non-writable area; EPERM otherwise.
+    Result<void> WriteCodeForPlatform(uint64_t addr, const void* src, size_t len);
 
     // Futexes (Linux's get_futex_key and futex_atomic_*): calls fn (if given) with the sentry's
     // pointer to the aligned 32-bit word at `addr`, under the manager's lock so the frame

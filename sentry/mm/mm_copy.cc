@@ -135,6 +135,24 @@ Result<void> MemoryManager::ForceWrite(UserAddr dst, const void* src, size_t len
     return {};
 }
 
+Result<void> MemoryManager::WriteCodeForPlatform(uint64_t addr, const void* src, size_t len) {
+    std::lock_guard lock(m_impl->lock);
+    const Vma* vma = m_impl->vmas.Find(addr);
+    if (!vma || len == 0 || len > vma->end - addr)
+        return Error(EFAULT);
+    // Never a file's shared pages, nor code the application itself may be rewriting (JITs).
+    if (vma->shared || !(vma->prot & PROT_EXEC) || (vma->prot & PROT_WRITE))
+        return Error(EPERM);
+    auto* in = static_cast<const uint8_t*>(src);
+    auto [done, err] = m_impl->ForEachPiece(addr, len, Impl::Access::ForceWrite, [&](uint8_t* p, size_t n) {
+        std::memcpy(p, in, n);
+        in += n;
+    });
+    if (err)
+        return Error(err);
+    return {};
+}
+
 Result<void> MemoryManager::ForceZero(UserAddr dst, size_t len) {
     std::lock_guard lock(m_impl->lock);
     auto [done, err] = m_impl->ForEachPiece(dst.get(), len, Impl::Access::ForceWrite,

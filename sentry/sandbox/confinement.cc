@@ -26,7 +26,8 @@ Result<void> Confinement::EnterNamespaces() {
 }
 
 Result<void> Confinement::Seal() {
-    TRY(PivotToEmptyRoot());
+    if (!m_opts.keep_root)
+        TRY(PivotToEmptyRoot());
     TRY(LimitResources());
     TRY(DropCapabilities());
     TRY(SetNoNewPrivs());

@@ -32,6 +32,8 @@ struct ConfineOptions {
     bool host_network = false;
     // --no-host-filter (debugging): skip step 3.
     bool host_filter = true;
+    // Skip the pivot_root of step 2 (the OCI runtime's control socket still needs host paths).
+    bool keep_root = false;
     // --cpus: the sentry, its threads and its stubs run on this many host CPUs (0 = all).
     unsigned cpus = 0;
     // Debugging (MOAT_HOST_FILTER_LOG=1 in the environment): a host call off the list is

@@ -1,0 +1,234 @@
+#include "sentry/cli/oci_spec.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace moat::cli {
+
+namespace {
+
+using nlohmann::json;
+
+bool HasOption(const OciMount& m, const std::string& opt) {
+    return std::find(m.options.begin(), m.options.end(), opt) != m.options.end();
+}
+
+// The mode= and size= options of a tmpfs mount ("size=65536k", "mode=755").
+TmpfsArg TmpfsFrom(const OciMount& m) {
+    TmpfsArg t;
+    t.path = m.destination;
+    t.mode = 01777;
+    for (const auto& o : m.options) {
+        if (o.rfind("mode=", 0) == 0) {
+            t.mode = static_cast<uint32_t>(std::strtoul(o.c_str() + 5, nullptr, 8)) & 07777;
+        } else if (o.rfind("size=", 0) == 0) {
+            char* end = nullptr;
+            uint64_t n = std::strtoull(o.c_str() + 5, &end, 10);
+            switch (end && *end ? *end : 0) {
+            case 'k': case 'K': n <<= 10; break;
+            case 'm': case 'M': n <<= 20; break;
+            case 'g': case 'G': n <<= 30; break;
+            default: break;
+            }
+            t.size = n;
+        }
+    }
+    return t;
+}
+
+std::vector<std::string> Strings(const json& j, const char* what) {
+    std::vector<std::string> out;
+    if (j.is_null())
+        return out;
+    if (!j.is_array())
+        throw std::runtime_error(fmt::format("{} must be an array of strings", what));
+    for (const auto& e : j) {
+        if (!e.is_string())
+            throw std::runtime_error(fmt::format("{} must be an array of strings", what));
+        out.push_back(e.get<std::string>());
+    }
+    return out;
+}
+
+std::string String(const json& parent, const char* key, const char* what) {
+    if (!parent.contains(key) || parent[key].is_null())
+        return "";
+    if (!parent[key].is_string())
+        throw std::runtime_error(fmt::format("{} must be a string", what));
+    return parent[key].get<std::string>();
+}
+
+void ParseProcess(const json& p, OciSpec& spec) {
+    if (!p.is_object())
+        throw std::runtime_error("process must be an object");
+    spec.args = Strings(p.value("args", json()), "process.args");
+    spec.env = Strings(p.value("env", json()), "process.env");
+    spec.cwd = String(p, "cwd", "process.cwd");
+    if (spec.cwd.empty())
+        spec.cwd = "/";
+    if (spec.cwd[0] != '/')
+        throw std::runtime_error("process.cwd must be an absolute path");
+    spec.terminal = p.value("terminal", false);
+    if (p.contains("user") && p["user"].is_object()) {
+        spec.uid = p["user"].value("uid", 0u);
+        spec.gid = p["user"].value("gid", 0u);
+    }
+}
+
+void ParseHooks(const json& h, OciSpec& spec) {
+    if (!h.is_object())
+        return;
+    for (auto it = h.begin(); it != h.end(); ++it) {
+        if (!it.value().is_array())
+            throw std::runtime_error(fmt::format("hooks.{} must be an array", it.key()));
+        for (const auto& e : it.value()) {
+            OciHook hook;
+            hook.path = String(e, "path", "hooks[].path");
+            if (hook.path.empty() || hook.path[0] != '/')
+                throw std::runtime_error(fmt::format("hooks.{}: path must be absolute", it.key()));
+            hook.args = Strings(e.value("args", json()), "hooks[].args");
+            hook.env = Strings(e.value("env", json()), "hooks[].env");
+            hook.timeout = e.value("timeout", 0);
+            spec.hooks[it.key()].push_back(std::move(hook));
+        }
+    }
+}
+
+void ParseLinux(const json& l, OciSpec& spec) {
+    if (!l.is_object() || !l.contains("resources") || !l["resources"].is_object())
+        return;
+    const json& r = l["resources"];
+    if (r.contains("pids") && r["pids"].is_object() && r["pids"].contains("limit") && r["pids"]["limit"].is_number())
+        spec.pids_limit = r["pids"]["limit"].get<int64_t>();
+    if (r.contains("memory") && r["memory"].is_object() && r["memory"].contains("limit") &&
+        r["memory"]["limit"].is_number())
+        spec.memory_limit = r["memory"]["limit"].get<int64_t>();
+}
+
+}  // namespace
+
+std::optional<OciSpec> LoadOciSpec(const std::string& bundle, std::string* error) {
+    std::string path = bundle + "/config.json";
+    std::ifstream in(path);
+    if (!in) {
+        *error = fmt::format("cannot read {}: {}", path, strerror(errno));
+        return std::nullopt;
+    }
+    OciSpec spec;
+    try {
+        json j = json::parse(in);
+        if (!j.is_object())
+            throw std::runtime_error("the top level must be an object");
+        spec.oci_version = String(j, "ociVersion", "ociVersion");
+        if (!j.contains("process"))
+            throw std::runtime_error("process is missing");
+        ParseProcess(j["process"], spec);
+        if (!j.contains("root") || !j["root"].is_object())
+            throw std::runtime_error("root is missing");
+        std::string root = String(j["root"], "path", "root.path");
+        if (root.empty())
+            throw std::runtime_error("root.path is missing");
+        spec.root_readonly = j["root"].value("readonly", false);
+        if (root[0] != '/')
+            root = bundle + "/" + root;
+        char resolved[PATH_MAX];
+        if (!realpath(root.c_str(), resolved))
+            throw std::runtime_error(fmt::format("root.path {}: {}", root, strerror(errno)));
+        spec.root_path = resolved;
+        spec.hostname = String(j, "hostname", "hostname");
+        if (j.contains("mounts") && j["mounts"].is_array()) {
+            for (const auto& m : j["mounts"]) {
+                OciMount mount;
+                mount.destination = String(m, "destination", "mounts[].destination");
+                mount.type = String(m, "type", "mounts[].type");
+                mount.source = String(m, "source", "mounts[].source");
+                mount.options = Strings(m.value("options", json()), "mounts[].options");
+                if (mount.destination.empty() || mount.destination[0] != '/')
+                    throw std::runtime_error(fmt::format("mount destination '{}' must be absolute", mount.destination));
+                spec.mounts.push_back(std::move(mount));
+            }
+        }
+        if (j.contains("annotations") && j["annotations"].is_object())
+            for (auto it = j["annotations"].begin(); it != j["annotations"].end(); ++it)
+                if (it.value().is_string())
+                    spec.annotations[it.key()] = it.value().get<std::string>();
+        if (j.contains("hooks"))
+            ParseHooks(j["hooks"], spec);
+        if (j.contains("linux"))
+            ParseLinux(j["linux"], spec);
+    } catch (const std::exception& e) {
+        *error = fmt::format("{}: {}", path, e.what());
+        return std::nullopt;
+    }
+    if (spec.args.empty()) {
+        *error = fmt::format("{}: process.args is empty", path);
+        return std::nullopt;
+    }
+    return spec;
+}
+
+std::optional<DoOptions> ToDoOptions(const OciSpec& spec, std::string* error) {
+    DoOptions opts;
+    opts.root = spec.root_path;
+    opts.command = spec.args;
+    opts.env = spec.env;
+    opts.cwd = spec.cwd;
+    opts.hostname = spec.hostname;
+    opts.make_mount_points = true;
+    if (spec.pids_limit && *spec.pids_limit > 0)
+        opts.pids_limit = static_cast<size_t>(*spec.pids_limit);
+    for (const auto& m : spec.mounts) {
+        const bool bind = m.type == "bind" || HasOption(m, "bind") || HasOption(m, "rbind");
+        if (bind) {
+            if (m.source.empty() || m.source[0] != '/') {
+                *error = fmt::format("mount {}: bind source '{}' must be absolute", m.destination, m.source);
+                return std::nullopt;
+            }
+            opts.binds.push_back(BindArg{m.source + ":" + m.destination, HasOption(m, "ro")});
+        } else if (m.type == "tmpfs") {
+            // Moat's own /dev (with /dev/shm) is in place already.
+            if (m.destination != "/dev" && m.destination != "/dev/shm")
+                opts.tmpfs.push_back(TmpfsFrom(m));
+        }
+        // proc, sysfs, devpts, mqueue, cgroup: the sentry serves /proc, /dev and /sys itself.
+    }
+    return opts;
+}
+
+std::string DefaultSpecJson() {
+    json spec = {
+        {"ociVersion", "1.0.2"},
+        {"process",
+         {{"terminal", true},
+          {"user", {{"uid", 0}, {"gid", 0}}},
+          {"args", {"sh"}},
+          {"env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"}},
+          {"cwd", "/"},
+          {"noNewPrivileges", true}}},
+        {"root", {{"path", "rootfs"}, {"readonly", true}}},
+        {"hostname", "moat"},
+        {"mounts",
+         {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+          {{"destination", "/dev"},
+           {"type", "tmpfs"},
+           {"source", "tmpfs"},
+           {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
+          {{"destination", "/dev/pts"},
+           {"type", "devpts"},
+           {"source", "devpts"},
+           {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}}},
+          {{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"}, {"options", {"nosuid", "noexec", "nodev", "ro"}}}}},
+        {"linux",
+         {{"namespaces", {{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}}},
+          {"maskedPaths", {"/proc/kcore", "/proc/keys", "/sys/firmware"}},
+          {"readonlyPaths", {"/proc/bus", "/proc/sys", "/proc/sysrq-trigger"}}}}};
+    return spec.dump(4) + "\n";
+}
+
+}  // namespace moat::cli

@@ -1,0 +1,55 @@
+#!/bin/bash
+# podman_checks.sh MOAT CHECK: podman (Debian's, installed here when missing) running an image
+# built from a local rootfs tarball (no registry) with `--runtime MOAT`.
+set -u
+moat=$(realpath "$1") check=$2
+here=$(cd "$(dirname "$0")" && pwd)
+fail() { echo "FAIL (podman $check): $*" >&2; exit 1; }
+if ! command -v podman > /dev/null; then
+  [ "$(id -u)" = 0 ] || fail "podman is missing and only root can install it"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman > /dev/null 2>&1 \
+    || { apt-get update -qq > /dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman > /dev/null 2>&1; } \
+    || fail "cannot install podman"
+fi
+image=localhost/moat-e2e:latest
+if ! podman image exists "$image"; then
+  work=$(mktemp -d)
+  "$here/make_rootfs.sh" "$work/rootfs"
+  tar -C "$work/rootfs" -cf "$work/rootfs.tar" .
+  podman import -q "$work/rootfs.tar" "$image" > /dev/null || fail "podman import"
+  rm -rf "$work"
+fi
+P() { podman --runtime "$moat" "$@"; }
+name=moat-e2e-$check-$$
+trap 'podman --runtime "$moat" rm -f "$name" > /dev/null 2>&1' EXIT
+
+case $check in
+echo)
+  out=$(P run --rm --network=none "$image" echo hi) || fail "run failed: $out"
+  [ "$out" = hi ] || fail "output '$out'"
+  ;;
+exit-status)
+  P run --rm --network=none "$image" sh -c 'exit 3'
+  rc=$?
+  [ "$rc" = 3 ] || fail "exit status $rc, want 3"
+  ;;
+detach-logs-stop)
+  P run -d --name "$name" --network=none "$image" sh -c 'echo up; sleep 100' > /dev/null || fail "run -d"
+  for _ in $(seq 50); do P logs "$name" 2>/dev/null | grep -q up && break; sleep 0.1; done
+  P logs "$name" | grep -q up || fail "podman logs: $(P logs "$name" 2>&1)"
+  [ "$(P inspect -f '{{.State.Status}}' "$name")" = running ] || fail "not running"
+  P stop -t 1 "$name" > /dev/null || fail "stop"
+  [ "$(P inspect -f '{{.State.Status}}' "$name")" = exited ] || fail "not exited after stop"
+  P rm "$name" > /dev/null || fail "rm"
+  ;;
+exec)
+  P run -d --name "$name" --network=none "$image" sleep 100 > /dev/null || fail "run -d"
+  out=$(P exec "$name" sh -c 'echo in-$(hostname)') || fail "exec failed: $out"
+  [ "$out" = "in-$(P inspect -f '{{.Config.Hostname}}' "$name")" ] || fail "exec output '$out'"
+  P exec "$name" sh -c 'exit 5'
+  [ $? = 5 ] || fail "exec exit status"
+  P rm -f "$name" > /dev/null || fail "rm -f"
+  ;;
+*) fail "unknown check" ;;
+esac
+exit 0
