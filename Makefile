@@ -8,7 +8,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := build-essential cmake ninja-build pkg-config \
   libcapstone-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev \
   nlohmann-json3-dev libseccomp-dev busybox-static python3 coreutils file bsdutils sqlite3 \
-  tar gzip findutils git diffutils
+  tar gzip findutils git diffutils iproute2 util-linux hostname
 
 .PHONY: all deps build run test test-unit asan bench clean
 

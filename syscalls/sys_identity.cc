@@ -61,6 +61,36 @@ SyscallResult sys_uname(kernel::Task& t, const SyscallArgs& a) {
 }
 
 namespace {
+// sethostname / setdomainname: CAP_SYS_ADMIN over the UTS namespace (the sandbox's root
+// holds it), then at most __NEW_UTS_LEN bytes, then the copy (EFAULT). The host's names are
+// never touched: the names are the sandbox's own.
+Result<std::string> CopyInUtsName(kernel::Task& t, const SyscallArgs& a) {
+    if (t.creds().euid != 0)
+        return Error(EPERM);
+    int len = arg_int(a, 1);
+    if (len < 0 || len > 64)
+        return Error(EINVAL);
+    std::string name(static_cast<size_t>(len), '\0');
+    if (len > 0)
+        TRY(t.mm().CopyIn(arg_addr(a, 0), name.data(), name.size()));
+    // utsname fields are C strings: a NUL inside ends the name.
+    return std::string(name.c_str());
+}
+}  // namespace
+
+// Implements Linux sethostname(2) on the sandbox's UTS namespace.
+SyscallResult sys_sethostname(kernel::Task& t, const SyscallArgs& a) {
+    t.kernel().set_hostname(TRY(CopyInUtsName(t, a)));
+    return 0;
+}
+
+// Implements Linux setdomainname(2) on the sandbox's UTS namespace.
+SyscallResult sys_setdomainname(kernel::Task& t, const SyscallArgs& a) {
+    t.kernel().set_domainname(TRY(CopyInUtsName(t, a)));
+    return 0;
+}
+
+namespace {
 // Linux's fs.nr_open default: the ceiling for RLIMIT_NOFILE.
 constexpr rlim_t kNrOpen = 1024 * 1024;
 

@@ -7,6 +7,7 @@
 #include "sentry/kernel/task.h"
 #include "sentry/mm/memory_manager.h"
 #include "syscalls/handlers.h"
+#include "syscalls/sys_socket.h"
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -19,7 +20,8 @@ namespace moat::syscalls {
 // TIOC[GN]EXCL, TIOCEXCL, TIOCGETD/TIOCSETD (N_TTY only) and on masters TIOCGPTN, TIOCSPTLCK,
 // TIOCGPTLCK, TIOCGPTPEER. Differs: on the sentry's host terminal (TtyFile) only the termios
 // and window-size requests are real and TIOCGPGRP answers the caller's pid; TIOCSTI, TIOCPKT
-// and the modem-line requests are ENOTTY.
+// and the modem-line requests are ENOTTY. On sockets, the SIOCGIF* interface requests
+// (sys_netdev_ioctl.cc).
 SyscallResult sys_ioctl(kernel::Task& task, const SyscallArgs& args) {
     int fd = arg_int(args, 0);
     uint32_t request = arg_uint(args, 1);
@@ -44,6 +46,9 @@ SyscallResult sys_ioctl(kernel::Task& task, const SyscallArgs& args) {
         return 0;
     }
     default:
+        if (auto* sock = dynamic_cast<net::Socket*>(file.get()))
+            if (auto r = InterfaceIoctl(task, *sock, request, arg))
+                return TRY(std::move(*r));
         return TRY(file->Ioctl(task, request, arg));
     }
 }

@@ -1,11 +1,15 @@
 // Sockets, setting up: socket, socketpair, bind, listen, accept, accept4, connect, shutdown,
-// getsockname, getpeername, setsockopt, getsockopt. Only AF_UNIX exists for now (net/unix/);
-// every other family is EAFNOSUPPORT. Data moves in sys_socket_msg.cc.
+// getsockname, getpeername, setsockopt, getsockopt. AF_UNIX (net/unix/) and AF_INET/AF_INET6
+// TCP and UDP (net/inet/); every other family is EAFNOSUPPORT. Data moves in sys_socket_msg.cc.
 
 #include "syscalls/sys_socket.h"
 
 #include "fs/fd_table.h"
 #include "fs/task_fs.h"
+#include "net/host/host_socket.h"
+#include "net/netlink/netlink_socket.h"
+#include "net/network.h"
+#include "net/inet/inet_socket.h"
 #include "net/unix/unix_socket.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/kernel/task.h"
@@ -23,7 +27,27 @@ constexpr int kSockTypeMask = 0xf;
 constexpr int kAfMax = 46;    // AF_MAX
 constexpr int kSockMax = 11;  // SOCK_MAX
 
-// __sys_socket's checks, then unix_create's. The type with SOCK_RAW folded into SOCK_DGRAM.
+// inet_create / inet6_create: TCP and UDP only. The type without flags.
+Result<int> CheckInetArgs(int base, int protocol) {
+    switch (base) {
+    case SOCK_STREAM:
+        if (protocol != 0 && protocol != IPPROTO_TCP)
+            return Error(EPROTONOSUPPORT);
+        return base;
+    case SOCK_DGRAM:
+        // Ping sockets: ping_group_range admits nobody.
+        if (protocol == IPPROTO_ICMP || protocol == IPPROTO_ICMPV6)
+            return Error(EACCES);
+        if (protocol != 0 && protocol != IPPROTO_UDP)
+            return Error(EPROTONOSUPPORT);
+        return base;
+    // No raw sockets in the sandbox: as for a task without CAP_NET_RAW.
+    case SOCK_RAW: return Error(EPERM);
+    default: return Error(ESOCKTNOSUPPORT);
+    }
+}
+
+// __sys_socket's checks, then unix_create's (or CheckInetArgs). The type with SOCK_RAW folded into SOCK_DGRAM.
 Result<int> CheckSocketArgs(int domain, int type, int protocol) {
     if ((type & ~kSockTypeMask) & ~(SOCK_CLOEXEC | SOCK_NONBLOCK))
         return Error(EINVAL);
@@ -32,7 +56,8 @@ Result<int> CheckSocketArgs(int domain, int type, int protocol) {
     int base = type & kSockTypeMask;
     if (base >= kSockMax)
         return Error(EINVAL);
-    // FIXME(#6): AF_INET, AF_INET6 and AF_NETLINK come with Moat's own stack.
+    if (domain == AF_INET || domain == AF_INET6)
+        return CheckInetArgs(base, protocol);
     if (domain != AF_UNIX)
         return Error(EAFNOSUPPORT);
     if (protocol != 0 && protocol != AF_UNIX)
@@ -86,19 +111,46 @@ Result<void> CopyOutSockAddr(kernel::Task& task, const net::SockAddr& value, mm:
     return task.mm().CopyOutObject(lenp, static_cast<int>(value.size()));
 }
 
-// Implements Linux socket(2) for AF_UNIX; other families EAFNOSUPPORT (FIXME(#6)).
+// Implements Linux socket(2) for AF_UNIX, AF_INET and AF_INET6 (Moat's own loopback stack, or
+// host-backed under --network=host) and AF_NETLINK (NETLINK_ROUTE); other families EAFNOSUPPORT.
 SyscallResult sys_socket(kernel::Task& task, const SyscallArgs& a) {
+    int domain = arg_int(a, 0);
     int type = arg_int(a, 1);
-    int base = TRY(CheckSocketArgs(arg_int(a, 0), type, arg_int(a, 2)));
-    auto sock = net::UnixSocket::Create(task.kernel().unix_space(), base, task.kernel().NextAnonInode(),
-                                        type & SOCK_NONBLOCK);
+    const auto& poller = task.kernel().network()->host_poller();
+    if (domain == AF_NETLINK || ((domain == AF_INET || domain == AF_INET6) && poller)) {
+        if ((type & ~kSockTypeMask) & ~(SOCK_CLOEXEC | SOCK_NONBLOCK))
+            return Error(EINVAL);
+        uint64_t ino = task.kernel().NextAnonInode();
+        std::shared_ptr<net::Socket> sock;
+        if (domain == AF_NETLINK)
+            sock = TRY(net::NetlinkSocket::Create(task.kernel().network(), type & kSockTypeMask, arg_int(a, 2), ino,
+                                                  type & SOCK_NONBLOCK));
+        else  // --network=host
+            sock = TRY(net::HostSocket::Create(poller, domain, type & kSockTypeMask, arg_int(a, 2), ino,
+                                               type & SOCK_NONBLOCK));
+        return TRY(task.fd_table().Install(std::move(sock), type & SOCK_CLOEXEC, 0, fs::NofileLimit(task)));
+    }
+    int base = TRY(CheckSocketArgs(domain, type, arg_int(a, 2)));
+    std::shared_ptr<net::Socket> sock;
+    if (domain == AF_INET || domain == AF_INET6)
+        sock = net::InetSocket::Create(task.kernel().inet_space(), domain, base, task.kernel().NextAnonInode(),
+                                       type & SOCK_NONBLOCK);
+    else
+        sock = net::UnixSocket::Create(task.kernel().unix_space(), base, task.kernel().NextAnonInode(),
+                                       type & SOCK_NONBLOCK);
     return TRY(task.fd_table().Install(std::move(sock), type & SOCK_CLOEXEC, 0, fs::NofileLimit(task)));
 }
 
 // Implements Linux socketpair(2) for AF_UNIX.
 SyscallResult sys_socketpair(kernel::Task& task, const SyscallArgs& a) {
     int type = arg_int(a, 1);
+    if (arg_int(a, 0) == AF_NETLINK) {  // created, then sock_no_socketpair
+        TRY(net::NetlinkSocket::Create(task.kernel().network(), type & kSockTypeMask, arg_int(a, 2), 0, false));
+        return Error(EOPNOTSUPP);
+    }
     int base = TRY(CheckSocketArgs(arg_int(a, 0), type, arg_int(a, 2)));
+    if (arg_int(a, 0) != AF_UNIX)
+        return Error(EOPNOTSUPP);  // sock_no_socketpair
     auto [s0, s1] = net::UnixSocket::CreatePair(task.kernel().unix_space(), base, task.kernel().NextAnonInode(),
                                                 task.kernel().NextAnonInode(), type & SOCK_NONBLOCK);
     bool cloexec = type & SOCK_CLOEXEC;

@@ -7,6 +7,7 @@
 #include "sentry/mm/user_addr.h"
 
 #include <memory>
+#include <optional>
 
 namespace moat::syscalls {
 
@@ -17,5 +18,17 @@ Result<net::SockAddr> CopyInSockAddr(kernel::Task& task, mm::UserAddr addr, int6
 // move_addr_to_user: reads the buffer size at `lenp` (EINVAL if negative), copies what fits
 // and stores the full length.
 Result<void> CopyOutSockAddr(kernel::Task& task, const net::SockAddr& value, mm::UserAddr addr, mm::UserAddr lenp);
+
+}  // namespace moat::syscalls
+
+namespace moat::syscalls {
+
+// The interface ioctls every socket answers (sock_do_ioctl → dev_ioctl, and devinet_ioctl
+// for AF_INET sockets), from the sandbox's NetworkConfig: SIOCGIFCONF, SIOCGIFNAME,
+// SIOCGIFINDEX, SIOCGIFFLAGS, SIOCGIFMTU, SIOCGIFHWADDR, SIOCGIFMETRIC, SIOCGIFTXQLEN,
+// SIOCGIFMAP, and on AF_INET sockets SIOCGIFADDR / DSTADDR / BRDADDR / NETMASK; changes are
+// EPERM. Null when `request` is not one of them.
+std::optional<Result<uint64_t>> InterfaceIoctl(kernel::Task& task, net::Socket& sock, uint32_t request,
+                                               uint64_t arg);
 
 }  // namespace moat::syscalls

@@ -9,7 +9,11 @@
 // iteration is one operation except where a workload says, e.g. mmap_touch_page: 64 pages).
 // bench/compare parses that format; keep it stable.
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -169,6 +173,61 @@ bool PipePingPong() {
     return true;
 }
 
+// Loopback TCP: a child process serves one connection, echoing (ping-pong) or draining
+// (stream). Forked on first use; it exits at end-of-file, when this program exits.
+int TcpChild(bool echo) {
+    int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (listener < 0 || bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        listen(listener, 1) != 0 || getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        int conn = accept(listener, nullptr, nullptr);
+        static char buf[kBlock];
+        ssize_t n;
+        while ((n = read(conn, buf, echo ? 1 : sizeof buf)) > 0) {
+            if (echo && write(conn, buf, static_cast<size_t>(n)) != n) break;
+        }
+        _exit(0);
+    }
+    close(listener);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return -1;
+    return fd;
+}
+
+// One byte to the echo child over loopback TCP and back.
+bool TcpPingPong() {
+    static int const fd = TcpChild(true);
+    char c = static_cast<char>(g_sink);
+    if (fd < 0 || write(fd, &c, 1) != 1) return false;
+    if (read(fd, &c, 1) != 1) return false;
+    g_sink = g_sink + static_cast<uint64_t>(c);
+    return true;
+}
+
+// 64 KiB written to a loopback TCP connection the child drains (throughput: 64 KiB / time).
+bool TcpStream() {
+    static int const fd = TcpChild(false);
+    static char block[kBlock];
+    block[0] = static_cast<char>(g_sink);
+    if (fd < 0) return false;
+    size_t done = 0;
+    while (done < sizeof block) {
+        ssize_t n = write(fd, block + done, sizeof block - done);
+        if (n <= 0) return false;
+        done += static_cast<size_t>(n);
+    }
+    return true;
+}
+
 // mmap of 64 anonymous pages, a write to each page, munmap: reported per page.
 constexpr size_t kTouchPages = 64;
 
@@ -199,6 +258,8 @@ constexpr Workload kWorkloads[] = {
     {"thread_create_join", ThreadCreateJoin},
     {"pipe_pingpong", PipePingPong},
     {"mmap_touch_page", MmapTouch, kTouchPages},
+    {"tcp_pingpong", TcpPingPong},
+    {"tcp_stream", TcpStream},
 };
 
 using Clock = std::chrono::steady_clock;

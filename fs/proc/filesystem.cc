@@ -73,6 +73,8 @@ std::shared_ptr<Inode> ProcFileSystem::MakeRootInode() {
     std::vector<ChildSpec> c = proc::SystemFiles(fs, m_created);
     c.push_back(LinkChild("mounts", [](const FsCaller&) { return Result<std::string>("self/mounts"); }, fs, m_created));
     c.push_back(LinkChild("self", SelfTarget, fs, m_created));
+    c.push_back(LinkChild("net", [](const FsCaller&) -> Result<std::string> { return std::string("self/net"); }, fs,
+                          m_created));
     c.push_back(proc::SysctlDir(fs, m_created, m_boot_id));
     c.push_back(LinkChild("thread-self", ThreadSelfTarget, fs, m_created));
     std::sort(c.begin(), c.end(), [](const ChildSpec& a, const ChildSpec& b) { return a.name < b.name; });

@@ -2,6 +2,7 @@
 
 #include "fs/fs_context.h"
 #include "fs/proc/pid_text.h"
+#include "fs/proc/system_files.h"
 #include "fs/vfs.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/kernel/task.h"
@@ -143,6 +144,7 @@ std::vector<ChildSpec> PidChildren(std::shared_ptr<FileSystem> fs, struct timesp
     c.push_back(PidFile("maps", 0444, fs, time, pid, tid, MapsText, true));
     c.push_back(PidFile("mountinfo", 0444, fs, time, pid, tid, MountInfoText));
     c.push_back(PidFile("mounts", 0444, fs, time, pid, tid, MountsText));
+    c.push_back(NetDirChild(fs, time));
     c.push_back(PidFile("oom_score", 0444, fs, time, pid, tid, text("0\n")));
     c.push_back(PidFile("oom_score_adj", 0644, fs, time, pid, tid, text("0\n")));
     c.push_back(PidLink("root", fs, time, pid, tid, [](const ProcessRef& p) -> Result<VfsPath> {

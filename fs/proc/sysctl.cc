@@ -1,5 +1,6 @@
 // /proc/sys: the sysctls programs commonly read, with Linux's default values and modes.
-// kernel/hostname is writable by root (it sets the sandbox's hostname, like sethostname(2));
+// kernel/hostname and kernel/domainname are writable by root (they set the sandbox's names, like
+// sethostname(2) and setdomainname(2));
 // the other writable-mode (0644) sysctls cannot be changed in the sandbox: a write fails with
 // EPERM. Read-only ones (0444) refuse an open for writing with EACCES even for root, as
 // Linux's proc_sys_permission does.
@@ -66,7 +67,17 @@ std::vector<ChildSpec> KernelSysctls(std::shared_ptr<FileSystem> fs, struct time
     };
     std::vector<ChildSpec> c;
     c.push_back(Value("cap_last_cap", 0444, "40", fs, time));
-    c.push_back(Value("domainname", 0644, "(none)", fs, time));
+    auto set_domainname = [](const FsCaller& caller, std::string_view data) -> Result<void> {
+        if (!caller.task)
+            return Error(EPERM);
+        std::string name(data.substr(0, data.find('\n')));
+        if (name.size() > 64)
+            return Error(EINVAL);
+        caller.task->kernel().set_domainname(name);
+        return {};
+    };
+    c.push_back(Sysctl("domainname", 0644, [](kernel::Kernel& k) { return std::string(k.utsname().domainname); },
+                       fs, time, set_domainname));
     c.push_back(Sysctl("hostname", 0644, [](kernel::Kernel& k) { return std::string(k.utsname().nodename); }, fs,
                        time, set_hostname));
     c.push_back(Value("ngroups_max", 0444, "65536", fs, time));

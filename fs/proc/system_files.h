@@ -19,4 +19,7 @@ std::vector<synthetic::ChildSpec> SystemFiles(std::shared_ptr<FileSystem> fs, st
 synthetic::ChildSpec SysctlDir(std::shared_ptr<FileSystem> fs, struct timespec time, std::string boot_id);
 std::string NewBootId();
 
+// net_dir.cc: /proc/[pid]/net (dev, if_inet6, route, tcp, tcp6, udp, udp6, unix).
+synthetic::ChildSpec NetDirChild(std::shared_ptr<FileSystem> fs, struct timespec time);
+
 }  // namespace moat::fs::proc

@@ -96,7 +96,10 @@ std::pair<std::shared_ptr<UnixSocket>, std::shared_ptr<UnixSocket>> UnixSocket::
 }
 
 UnixSocket::UnixSocket(std::shared_ptr<UnixSpace> space, std::shared_ptr<UnixEndpoint> ep, bool nonblock)
-    : Socket(O_RDWR | (nonblock ? O_NONBLOCK : 0)), m_space(std::move(space)), m_ep(std::move(ep)) {}
+    : Socket(O_RDWR | (nonblock ? O_NONBLOCK : 0)), m_space(std::move(space)), m_ep(std::move(ep)) {
+    std::lock_guard lock(m_space->lock());
+    m_space->Register(m_ep);
+}
 
 UnixSocket::~UnixSocket() {
     UnixGarbage garbage;

@@ -1,5 +1,7 @@
 #include "net/unix/unix_space.h"
 
+#include <algorithm>
+
 #include <poll.h>
 #include <sys/un.h>
 
@@ -74,7 +76,17 @@ void UnixSpace::Unbind(UnixEndpoint& ep, UnixGarbage& garbage) {
 }
 
 void UnixSpace::Release(const std::shared_ptr<UnixEndpoint>& ep, UnixGarbage& garbage) {
+    m_open.erase(ep.get());
     Disconnect(ep, false, garbage);
+}
+
+std::vector<std::shared_ptr<UnixEndpoint>> UnixSpace::OpenEndpoints() {
+    std::vector<std::shared_ptr<UnixEndpoint>> out;
+    for (auto& [key, weak] : m_open)
+        if (auto ep = weak.lock())
+            out.push_back(std::move(ep));
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a->ino < b->ino; });
+    return out;
 }
 
 // Linux's unix_release_sock.

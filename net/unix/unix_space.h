@@ -52,6 +52,11 @@ public:
     // The file is gone: unbinds, disconnects the peer (ECONNRESET where Linux reports it),
     // resets pending connections and drops the queue.
     void Release(const std::shared_ptr<UnixEndpoint>& ep, UnixGarbage& garbage);
+    // Every socket with an open file, for /proc/net/unix (Register at creation; Release
+    // forgets it).
+    void Register(const std::shared_ptr<UnixEndpoint>& ep) { m_open[ep.get()] = ep; }
+    std::vector<std::shared_ptr<UnixEndpoint>> OpenEndpoints();
+
     // Drops a read message: uncharges its sender.
     static void Uncharge(UnixMessage& msg);
 
@@ -65,6 +70,7 @@ private:
     std::map<UnixPathKey, std::weak_ptr<UnixEndpoint>> m_paths;
     std::map<const UnixEndpoint*, fs::VfsPath> m_bound_paths;  // pins the socket inodes
     uint32_t m_next_autobind = 0;
+    std::map<const UnixEndpoint*, std::weak_ptr<UnixEndpoint>> m_open;  // guarded by m_lock
 };
 
 }  // namespace moat::net

@@ -1,6 +1,8 @@
 #include "platform/systrap/handoff.h"
 
 #include <linux/futex.h>
+
+#include <algorithm>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,30 +24,33 @@ bool SingleCpu() {
     static const bool single = ::sysconf(_SC_NPROCESSORS_ONLN) <= 1;
     return single;
 }
-// With the budget at zero, spin again after this many sleeps to see whether it pays now.
-constexpr uint32_t kProbeAfter = 256;
 }  // namespace
 
-SpinTuner::SpinTuner(uint32_t initial, uint32_t step, uint32_t max)
-    : m_budget(SingleCpu() ? 0 : initial), m_step(step), m_max(SingleCpu() ? 0 : max) {}
+LatencyTuner::LatencyTuner(uint64_t max_ns)
+    : m_max_ns(SingleCpu() ? 0 : max_ns), m_average_ns(kFloorNs), m_budget_ns(SingleCpu() ? 0 : 4 * kFloorNs) {}
 
-void SpinTuner::Record(bool came_while_spinning) {
-    if (m_max == 0)
+void LatencyTuner::Record(uint64_t observed_ns) {
+    if (m_max_ns == 0)
         return;
-    if (came_while_spinning) {
-        if (m_budget > 0)
-            m_budget = m_budget + m_step > m_max ? m_max : m_budget + m_step;
-        return;
-    }
-    if (m_budget > 0) {
-        m_budget /= 2;
-        if (m_budget < m_step)
-            m_budget = 0;
-        m_idle_count = 0;
-    } else if (++m_idle_count >= kProbeAfter) {
-        m_budget = m_step;
-        m_idle_count = 0;
-    }
+    // One very long wait (a sleep, a blocking read) counts as a long one, not as forever.
+    uint64_t sample = std::min(observed_ns, 4 * m_max_ns);
+    m_average_ns = m_average_ns - m_average_ns / 8 + sample / 8;
+    if (m_average_ns > m_max_ns)
+        m_budget_ns = 0;
+    else
+        m_budget_ns = std::min(m_max_ns, std::max(kFloorNs, 4 * m_average_ns));
+}
+
+uint64_t PauseNs() {
+    static const uint64_t ns = [] {
+        constexpr int kRounds = 4096;
+        uint64_t start = NowNs();
+        for (int i = 0; i < kRounds; ++i)
+            CpuRelax();
+        uint64_t per = (NowNs() - start) / kRounds;
+        return per > 0 ? per : 1;
+    }();
+    return ns;
 }
 
 uint64_t NowNs() {

@@ -28,22 +28,32 @@ uint64_t NowNs();
 
 inline void CpuRelax() { __builtin_ia32_pause(); }
 
-// A spin budget that follows how often spinning pays: it grows while the awaited side comes
-// back during the spin and halves each time it does not (the other side is slow, or the
-// CPUs are busy and spinning only steals time from it). At zero it probes again now and
-// then. On a single CPU it stays zero: the other side cannot run while we spin.
-class SpinTuner {
+// A spin budget from measured latency: how long the other side took to answer, lately (an
+// exponential average of each wait, whether we spun or slept through it). Spinning pays when
+// that is short: we spin for a few times the usual answer time, at least kFloorNs, at most
+// `max_ns`; when the usual answer takes longer than `max_ns` (a blocking call, a busy CPU that
+// preempts the spinner) we do not spin at all. Because sleeping waits are measured too, the
+// budget comes back by itself once answers are quick again: no probing, and no state in which
+// both sides sleep because the other one did. On a single CPU it is always zero: the other
+// side cannot run while we spin.
+class LatencyTuner {
 public:
-    SpinTuner(uint32_t initial, uint32_t step, uint32_t max);
-    uint32_t budget() const { return m_budget; }
-    void Record(bool came_while_spinning);
+    explicit LatencyTuner(uint64_t max_ns);
+    uint64_t budget_ns() const { return m_budget_ns; }
+    void Record(uint64_t observed_ns);
+    uint64_t average_ns() const { return m_average_ns; }
+
+    static constexpr uint64_t kFloorNs = 2000;
 
 private:
-    uint32_t m_budget;
-    uint32_t m_step;
-    uint32_t m_max;
-    uint32_t m_idle_count = 0;  // sleeps since the budget reached zero
+    uint64_t m_max_ns;
+    uint64_t m_average_ns;
+    uint64_t m_budget_ns;
 };
+
+// What one `pause` costs on this CPU (measured once), to turn a time budget into the stub's
+// iteration count.
+uint64_t PauseNs();
 
 template <typename Done>
 bool SpinThenWait(std::atomic<uint32_t>& word, std::atomic<uint32_t>* sleeping, uint64_t spin_ns, Done done) {

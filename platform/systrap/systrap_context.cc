@@ -109,15 +109,19 @@ bool SystrapContext::Release() {
     bool stub_slept = m_header->stub_sleeping.load(std::memory_order_seq_cst);
     if (stub_slept)
         FutexWake(m_header->state);
-    m_stub_spin.Record(!stub_slept);
+    m_released_at = NowNs();
+    if (m_event_at)
+        m_stub_spin.Record(m_released_at - m_event_at);  // how long the stub waited for us
     return true;
 }
 
 bool SystrapContext::WaitForFrame() {
-    bool spun = SpinThenWait(m_header->state, &m_header->sentry_sleeping, m_sentry_spin.budget(),
-                             [](uint32_t s) { return s == kStateEvent || s == kStateFast || s == kStateDead; });
-    m_sentry_spin.Record(spun);
-    m_header->stub_spin.store(m_stub_spin.budget(), std::memory_order_relaxed);
+    SpinThenWait(m_header->state, &m_header->sentry_sleeping, m_sentry_spin.budget_ns(),
+                 [](uint32_t s) { return s == kStateEvent || s == kStateFast || s == kStateDead; });
+    m_event_at = NowNs();
+    if (m_released_at)
+        m_sentry_spin.Record(m_event_at - m_released_at);  // how long the application ran
+    m_header->stub_spin.store(static_cast<uint32_t>(m_stub_spin.budget_ns() / PauseNs()), std::memory_order_relaxed);
     uint32_t state = m_header->state.load(std::memory_order_acquire);
     m_published_fast = state == kStateFast;
     return (state == kStateEvent || state == kStateFast) && !m_stub->dead();

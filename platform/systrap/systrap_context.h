@@ -84,8 +84,12 @@ private:
     std::optional<std::vector<uint8_t>> m_pending_fpu;  // applied when the next thread starts
     // How long we spin for the application's next event (ns), and how long the handler spins
     // for our answer (iterations of `pause`, set in the slot before each release).
-    SpinTuner m_sentry_spin{5000, 1000, 50000};
-    SpinTuner m_stub_spin{200, 50, 4000};
+    // How long the application runs between events (our spin), and how long we take to
+    // serve one (the handler's spin), both measured (handoff.h).
+    LatencyTuner m_sentry_spin{50000};
+    LatencyTuner m_stub_spin{50000};
+    uint64_t m_released_at = 0;  // NowNs() of the last release
+    uint64_t m_event_at = 0;     // NowNs() when we saw the last event
 
     std::atomic<bool> m_interrupt_pending{false};
     HostThreadTarget m_target;  // the host thread running our app thread, for other threads

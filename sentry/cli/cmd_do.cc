@@ -6,6 +6,7 @@
 #include "fs/fd_table.h"
 #include "fs/fs_context.h"
 #include "fs/vfs.h"
+#include "net/network.h"
 #include "platform/base/log.h"
 #include "platform/ptrace/ptrace_platform.h"
 #include "platform/systrap/systrap_platform.h"
@@ -155,6 +156,13 @@ int RunDo(const DoOptions& opts) {
         confine_opts.keep_root = true;
         confine_opts.host_filter = false;
     }
+    // --network=host stays in the host's network namespace. FIXME(#7): net/host's socket calls
+    // are not on the allowlist yet (kNetworkEntries in host_filter.cc is a start, untested),
+    // so host networking runs without the host filter.
+    if (opts.network == "host") {
+        confine_opts.host_network = true;
+        confine_opts.host_filter = false;
+    }
     confine_opts.cpus = opts.cpus;
     confine_opts.log_filter = EnvSet("MOAT_HOST_FILTER_LOG");
     sandbox::Confinement confinement(confine_opts);
@@ -181,6 +189,11 @@ int RunDo(const DoOptions& opts) {
         if (auto mounted = vfs.value()->MountTmpfs(t.path, t.mode, t.size, 0); !mounted.ok())
             return Fail(fmt::format("tmpfs {}: {}", t.path, strerror(mounted.error())));
     }
+    // --network=host: the host's interfaces, read once now (before the host's /proc goes away
+    // with the pivot); sockets open on the host later.
+    auto network = opts.network == "host"
+                       ? std::make_shared<net::Network>(net::NetworkMode::kHost, net::NetworkConfig::FromHost())
+                       : std::make_shared<net::Network>(net::NetworkMode::kNone, net::NetworkConfig::LoopbackOnly());
     // The host tree is reachable only through the fds taken so far; then the sentry loses its
     // root, its capabilities and any way to gain new privileges, before the first stub forks.
     if (auto r = confinement.Seal(); !r.ok())
@@ -199,6 +212,7 @@ int RunDo(const DoOptions& opts) {
     kopts.strace = opts.strace;
     if (!opts.hostname.empty())
         kopts.hostname = opts.hostname;
+    kopts.network = network;
     auto kernel = kernel::Kernel::Create(platform.release_value(), memory_file.release_value(), vfs.release_value(), kopts);
     if (!kernel.ok())
         return Fail(fmt::format("cannot start the sentry: {}", strerror(kernel.error())));

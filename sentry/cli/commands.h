@@ -32,10 +32,11 @@ struct DoOptions {
     std::string root = "/";       // --root: the host directory that becomes the sandbox's "/"
     std::vector<BindArg> binds;   // --bind / --ro-bind, mounted in this order
     bool no_host_filter = false;  // --no-host-filter: debugging, the sentry without its seccomp filter
+    std::string network = "none"; // --network: none (loopback only) or host
+    std::string hostname = "moat";  // --hostname: the sandbox's nodename
     std::vector<std::string> command;
     // Set by the OCI runtime (cmd_oci.cc); `moat do` leaves them empty.
     std::optional<std::vector<std::string>> env;  // the whole environment (default: moat's own)
-    std::string hostname;                         // default: "moat"
     std::vector<TmpfsArg> tmpfs;
     bool make_mount_points = false;  // create missing bind destinations in the root's overlay
     std::string control_socket;      // serve `moat exec` here (oci_control.h)

@@ -35,6 +35,11 @@ int main(int argc, char** argv) {
     do_cmd->add_option("--open-files", do_opts.open_files, "RLIMIT_NOFILE of the sandbox's first process (soft and hard)")
         ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
     do_cmd->add_option("--root", do_opts.root, "Host directory to use as the sandbox's / (read-only, under an in-memory overlay)");
+    do_cmd->add_option("--network", do_opts.network,
+                       "none (default): loopback only; host: inet sockets are the host's, held by the sentry")
+        ->check(CLI::IsMember({"none", "host"}));
+    do_cmd->add_option("--hostname", do_opts.hostname, "The sandbox's hostname (default moat; at most 64 bytes)")
+        ->check([](const std::string& v) { return v.size() <= 64 ? std::string() : std::string("longer than 64 bytes"); });
     std::vector<std::string> bind_args, ro_bind_args;
     CLI::Option* bind_opt = do_cmd->add_option("--bind", bind_args,
                                                "Mount host SRC (directory or file) writable at DST: SRC:DST");

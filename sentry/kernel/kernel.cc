@@ -3,6 +3,8 @@
 #include "fs/fd_table.h"
 #include "fs/fs_context.h"
 #include "fs/vfs.h"
+#include "net/network.h"
+#include "net/inet/inet_space.h"
 #include "net/unix/unix_space.h"
 #include "platform/base/log.h"
 #include "sentry/kernel/process_tree.h"
@@ -36,11 +38,15 @@ Result<std::unique_ptr<Kernel>> Kernel::Create(std::unique_ptr<platform::Platfor
     k->m_vfs = std::move(vfs);
     k->m_options = std::move(options);
     k->m_hostname = k->m_options.hostname;
+    if (!k->m_options.network)
+        k->m_options.network =
+            std::make_shared<net::Network>(net::NetworkMode::kNone, net::NetworkConfig::LoopbackOnly());
     k->m_timekeeper = TRY(Timekeeper::Create(*k->m_memory_file));
     k->m_vdso = TRY(loader::Vdso::Create(*k->m_memory_file, *k->m_timekeeper));
     k->m_timer_queue = std::make_unique<TimerQueue>();
     Kernel* raw = k.get();
     k->m_unix_space = std::make_shared<net::UnixSpace>([raw] { return raw->NextAnonInode(); });
+    k->m_inet_space = std::make_shared<net::InetSpace>([raw] { return raw->NextAnonInode(); });
     k->m_processes = std::make_unique<ProcessTree>(*k);
     return k;
 }
@@ -54,17 +60,22 @@ struct utsname Kernel::utsname() const {
     {
         std::lock_guard lock(m_lock);
         put(u.nodename, m_hostname);
+        put(u.domainname, m_domainname);
     }
     put(u.release, kRelease);
     put(u.version, kVersion);
     put(u.machine, "x86_64");
-    put(u.domainname, "(none)");
     return u;
 }
 
 void Kernel::set_hostname(const std::string& name) {
     std::lock_guard lock(m_lock);
     m_hostname = name;
+}
+
+void Kernel::set_domainname(const std::string& name) {
+    std::lock_guard lock(m_lock);
+    m_domainname = name;
 }
 
 pid_t Kernel::AllocatePid() {

@@ -33,7 +33,9 @@ namespace moat::loader {
 class Vdso;
 }
 namespace moat::net {
+class InetSpace;
 class UnixSpace;
+class Network;
 }
 namespace moat::kernel {
 
@@ -41,6 +43,8 @@ struct KernelOptions {
     bool strace = false;
     int strace_fd = 2;
     std::string hostname = "moat";
+    // The sandbox's network (--network); null: loopback only.
+    std::shared_ptr<net::Network> network;
 };
 
 // What the front end asks the kernel to run as PID 1.
@@ -72,6 +76,10 @@ public:
     ProcessTree& processes() { return *m_processes; }
     // The sandbox's AF_UNIX sockets (abstract names, bound paths).
     const std::shared_ptr<net::UnixSpace>& unix_space() { return m_unix_space; }
+    // The sandbox's network namespace: its interfaces, netlink ports.
+    const std::shared_ptr<net::Network>& network() { return m_options.network; }
+    // The sandbox's TCP/UDP ports and sockets (loopback).
+    const std::shared_ptr<net::InetSpace>& inet_space() { return m_inet_space; }
     const KernelOptions& options() const { return m_options; }
 
     void set_syscall_dispatcher(SyscallDispatcher d) { m_dispatcher = d; }
@@ -80,6 +88,7 @@ public:
     // uname(2): the sandbox's own identity.
     struct utsname utsname() const;
     void set_hostname(const std::string& name);
+    void set_domainname(const std::string& name);
 
     // Starts PID 1 and runs until it and every task have exited. Returns PID 1's wait status.
     Result<int> Run(const InitProcess& init, std::shared_ptr<fs::FdTable> fds);
@@ -117,6 +126,7 @@ private:
     FutexTable m_futexes;
     std::atomic<uint64_t> m_next_anon_ino{4096};
     std::shared_ptr<net::UnixSpace> m_unix_space;
+    std::shared_ptr<net::InetSpace> m_inet_space;
     // After the timekeeper: its thread (which reads the clocks) ends first.
     std::unique_ptr<TimerQueue> m_timer_queue;
 
@@ -124,6 +134,7 @@ private:
     pid_t m_next_pid = 1;                                        // guarded by m_lock
     std::map<pid_t, std::weak_ptr<ThreadGroup>> m_thread_groups;  // guarded by m_lock
     std::string m_hostname;                                      // guarded by m_lock
+    std::string m_domainname = "(none)";                         // guarded by m_lock
     std::map<uint64_t, uint64_t> m_unimplemented;                // guarded by m_lock
     // Last: destroyed first, while the memory file and the platform still exist.
     std::unique_ptr<ProcessTree> m_processes;

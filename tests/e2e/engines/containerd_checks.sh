@@ -1,0 +1,45 @@
+#!/bin/bash
+# containerd_checks.sh MOAT CHECK: containerd 1.6 (Debian's, installed here when missing), a
+# private daemon of this test's own, and `ctr run --runc-binary MOAT` on an image built from
+# a local rootfs (through podman, as podman_checks.sh makes it; no registry).
+set -u
+moat=$(realpath "$1") check=$2
+here=$(cd "$(dirname "$0")" && pwd)
+fail() { echo "FAIL (containerd $check): $*" >&2; exit 1; }
+install() {
+  command -v "$1" > /dev/null && return 0
+  [ "$(id -u)" = 0 ] || fail "$1 is missing and only root can install it"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" > /dev/null 2>&1 \
+    || { apt-get update -qq > /dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" > /dev/null 2>&1; } \
+    || fail "cannot install $2"
+}
+install containerd containerd
+install podman podman
+work=$(mktemp -d /tmp/moat-ctrd.XXXXXX)
+image=localhost/moat-e2e:latest
+if ! podman image exists "$image"; then
+  "$here/make_rootfs.sh" "$work/rootfs"
+  tar -C "$work/rootfs" -cf "$work/rootfs.tar" .
+  podman import -q "$work/rootfs.tar" "$image" > /dev/null || fail "podman import"
+fi
+podman save -q --format docker-archive -o "$work/image.tar" "$image" || fail "podman save"
+containerd --root "$work/root" --state "$work/state" --address "$work/sock" > "$work/log" 2>&1 &
+daemon=$!
+trap 'kill $daemon 2>/dev/null; wait $daemon 2>/dev/null; rm -rf "$work"' EXIT
+C() { ctr --address "$work/sock" "$@"; }
+for _ in $(seq 100); do C version > /dev/null 2>&1 && break; sleep 0.1; done
+C image import "$work/image.tar" > /dev/null 2>&1 || fail "ctr image import: $(tail -3 "$work/log")"
+
+case $check in
+echo)
+  out=$(C run --runc-binary "$moat" --rm "$image" e1 echo hi) || fail "ctr run failed: $out"
+  [ "$out" = hi ] || fail "output '$out'"
+  ;;
+exit-status)
+  C run --runc-binary "$moat" --rm "$image" e2 sh -c 'exit 3'
+  rc=$?
+  [ "$rc" = 3 ] || fail "exit status $rc, want 3"
+  ;;
+*) fail "unknown check" ;;
+esac
+exit 0
