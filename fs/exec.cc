@@ -28,6 +28,20 @@ public:
     }
     std::shared_ptr<mm::Mappable> mappable() override { return m_file->mappable(); }
     std::string path() const override { return m_path; }
+    std::shared_ptr<void> DenyWrite() override {
+        // The token keeps the open file — so its dentry and inode — alive: a later
+        // /proc/self/exe open finds this very inode.
+        struct Guard {
+            explicit Guard(std::shared_ptr<File> f) : file(std::move(f)) { file->inode()->DenyWrite(); }
+            Guard(const Guard&) = delete;
+            Guard& operator=(const Guard&) = delete;
+            ~Guard() { file->inode()->AllowWrite(); }
+            std::shared_ptr<File> file;
+        };
+        if (!m_file->inode())
+            return nullptr;
+        return std::make_shared<Guard>(m_file);
+    }
 
 private:
     std::shared_ptr<File> m_file;

@@ -296,6 +296,9 @@ Result<std::shared_ptr<File>> Vfs::OpenChecked(const FsCaller& caller, const Vfs
         return Error(EROFS);
     InodeAttr attr = inode.CachedAttr();
     TRY(CheckPermission(caller.creds, attr, mask));
+    // get_write_access: a running executable is not opened for writing.
+    if ((mask & kMayWrite) && inode.is_regular() && inode.write_denied())
+        return Error(ETXTBSY);
     if ((flags & O_NOATIME) && caller.creds && caller.creds->fsuid != 0 && caller.creds->fsuid != attr.uid)
         return Error(EPERM);
 

@@ -112,6 +112,9 @@ public:
     // what it needs (the stub) above max_user_address().
     virtual uint64_t min_user_address() const { return 0x10000; }
     virtual uint64_t max_user_address() const = 0;
+    // Host fds of the platform's own shared memory that the sentry maps, grows or punches
+    // after start-up: the host seccomp filter (sentry/sandbox) allows mmap/fallocate on these.
+    virtual std::vector<int> host_mapped_fds() const { return {}; }
     [[nodiscard]] virtual Result<std::shared_ptr<AddressSpace>> NewAddressSpace(MemoryReader reader) = 0;
     // The context is bound to the calling host thread.
     [[nodiscard]] virtual Result<std::unique_ptr<Context>> NewContext() = 0;

@@ -3,7 +3,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "platform/base/unique_fd.h"
+#include "platform/host_proc.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -14,25 +14,12 @@
 
 namespace moat::platform {
 
-namespace {
-// Reads a small /proc file whole; empty on failure.
-std::string ReadProcFile(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid())
-        return {};
-    char buf[1024];
-    ssize_t n = ::read(fd.get(), buf, sizeof(buf) - 1);
-    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
-}
-
-}  // namespace
-
 Context::CpuTimes HostThreadCpuTime(pid_t pid, pid_t tid) {
     Context::CpuTimes t;
     if (tid <= 0)
         return t;
-    std::string dir = "/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/";
-    std::string stat = ReadProcFile(dir + "stat");
+    std::string dir = std::to_string(pid) + "/task/" + std::to_string(tid) + "/";
+    std::string stat = ReadHostProcFile(dir + "stat");
     size_t paren = stat.rfind(')');
     if (paren == std::string::npos)
         return t;
@@ -42,7 +29,7 @@ Context::CpuTimes HostThreadCpuTime(pid_t pid, pid_t tid) {
                     &stime) != 2)
         return t;
     unsigned long long runtime_ns = 0;
-    std::string sched = ReadProcFile(dir + "schedstat");
+    std::string sched = ReadHostProcFile(dir + "schedstat");
     if (sched.empty() || std::sscanf(sched.c_str(), "%llu", &runtime_ns) != 1) {
         static const long hz = ::sysconf(_SC_CLK_TCK);
         t.user_ns = utime * (1000000000ull / static_cast<unsigned long long>(hz));

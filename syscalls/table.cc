@@ -49,6 +49,17 @@ struct Note {
 // What is served but not completely, and what is refused on purpose.
 constexpr Note kNotes[] = {
     {"rseq", Support::Unimplemented, "ENOSYS by design: glibc falls back cleanly"},
+    {"reboot", Support::Partial, "always EPERM: the sandbox has no CAP_SYS_BOOT"},
+    {"swapon", Support::Partial, "always EPERM: no swap of the host's"},
+    {"swapoff", Support::Partial, "always EPERM: no swap of the host's"},
+    {"iopl", Support::Partial, "always EPERM: no CAP_SYS_RAWIO"},
+    {"ioperm", Support::Partial, "always EPERM: no CAP_SYS_RAWIO"},
+    {"init_module", Support::Partial, "always EPERM: no CAP_SYS_MODULE"},
+    {"finit_module", Support::Partial, "always EPERM: no CAP_SYS_MODULE"},
+    {"delete_module", Support::Partial, "always EPERM: no CAP_SYS_MODULE"},
+    {"kexec_load", Support::Partial, "always EPERM: no CAP_SYS_BOOT"},
+    {"kexec_file_load", Support::Partial, "always EPERM: no CAP_SYS_BOOT"},
+    {"acct", Support::Partial, "always EPERM: no CAP_SYS_PACCT"},
     {"kill", Support::Partial, "no EPERM: the sandbox's root may signal every process"},
     {"clock_nanosleep", Support::Partial, "ALARM clocks EOPNOTSUPP (no RTC)"},
     {"timer_create", Support::Partial, "ALARM clocks EOPNOTSUPP (no RTC); CPU clocks sampled at >= 1 ms"},

@@ -36,8 +36,9 @@ TEST(SyscallTable, SupportLevels) {
     EXPECT_EQ(Lookup(SYS_rseq)->support, Support::Unimplemented);
     EXPECT_EQ(Lookup(SYS_rseq)->handler, nullptr);
     EXPECT_EQ(Lookup(SYS_kill)->support, Support::Partial);
-    // Refused outright until hardening decides otherwise.
-    EXPECT_EQ(Lookup(SYS_kexec_load)->handler, nullptr);
+    // Hardening (#7): served, always EPERM (sys_privileged.cc), as for a container's root.
+    EXPECT_NE(Lookup(SYS_kexec_load)->handler, nullptr);
+    EXPECT_EQ(Lookup(SYS_kexec_load)->support, Support::Partial);
 }
 
 }  // namespace

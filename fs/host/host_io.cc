@@ -2,11 +2,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
@@ -38,10 +40,24 @@ Result<void> Call(Fn&& fn) {
 #define SYS_fchmodat2 452
 #endif
 
+// The host's mount tree (an O_PATH fd of its root) once sentry/sandbox has taken it.
+std::atomic<int> g_host_tree{-1};
+
 class DirectHostIo final : public HostIo {
 public:
     Result<UniqueFd> OpenRoot(const std::string& path) override {
-        int fd = ::open(path.c_str(), O_PATH | O_CLOEXEC);
+        int tree = g_host_tree.load();
+        int fd;
+        if (tree < 0) {
+            fd = ::open(path.c_str(), O_PATH | O_CLOEXEC);
+        } else {
+            // Inside the host tree confinement cloned: the path is the host's, its symlinks
+            // stay inside the tree, and /proc magic links are refused.
+            struct open_how how = {};
+            how.flags = O_PATH | O_CLOEXEC;
+            how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+            fd = static_cast<int>(::syscall(SYS_openat2, tree, path.c_str(), &how, sizeof(how)));
+        }
         if (fd < 0)
             return HostErrno();
         return UniqueFd(fd);
@@ -153,7 +169,7 @@ public:
     Result<UniqueFd> CreateTmpFile(int dirfd, uint32_t mode) override {
         int fd;
         do {
-            fd = ::openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, mode & 07777);
+            fd = ::openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC | O_NOFOLLOW, mode & 07777);
         } while (fd < 0 && errno == EINTR);
         if (fd < 0)
             return HostErrno();
@@ -307,6 +323,10 @@ public:
 };
 
 }  // namespace
+
+void HostIo::UseHostTree(UniqueFd tree) {
+    UniqueFd old(g_host_tree.exchange(tree.release()));
+}
 
 HostIo& HostIo::Direct() {
     static DirectHostIo io;

@@ -8,7 +8,9 @@
 //    ".."; "." only to reopen a directory for reading) and O_NOFOLLOW always added: the host
 //    never resolves a multi-component path or a symlink for us;
 //  - the only multi-component open is OpenRoot, once, for the root of a host mount, before
-//    the sandbox starts;
+//    the sandbox starts; once sentry/sandbox has confined the sentry it resolves inside the
+//    host tree fd handed over by UseHostTree (openat2 RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS),
+//    the sentry's own "/" being an empty directory;
 //  - metadata and link targets are read from the O_PATH fd itself (AT_EMPTY_PATH, "");
 //  - changes (writable binds) name at most ONE component relative to a directory fd the
 //    sentry holds, never following a symlink (mkdirat, unlinkat, renameat2, symlinkat,
@@ -39,6 +41,10 @@ public:
 
     // The in-process implementation (direct host syscalls).
     static HostIo& Direct();
+    // From now on OpenRoot resolves its path inside `tree` (an O_PATH fd of the host's root,
+    // or of a detached clone of its mount tree) instead of the process's "/", which
+    // confinement replaces by an empty directory. Call before the first OpenRoot.
+    static void UseHostTree(UniqueFd tree);
 
     // Opens the root of a host mount — a directory, or a regular file for a file bind: O_PATH
     // (follows symlinks in `path`, which comes from the sandbox's configuration, never from

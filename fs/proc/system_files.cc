@@ -4,7 +4,7 @@
 //  - memory: MemTotal is the host's physical memory (sysinfo(2) in the sentry; no memory
 //    limit is configured yet); "used" is the sandbox's memory file (every frame of anonymous
 //    memory, tmpfs and page cache), so MemFree/MemAvailable = MemTotal - that.
-//  - CPUs: kernel::SandboxCpuCount() (the host's online CPUs when the sentry started).
+//  - CPUs: kernel::SandboxCpuCount() (the CPUs the sentry may run on: the host's, or --cpus).
 //  - time: the sandbox's CLOCK_BOOTTIME (the clock apps read), so uptime, btime and each
 //    process's starttime agree with clock_gettime and sysinfo.
 //  - CPU time: the sum of every live process's usage (and its reaped children's).

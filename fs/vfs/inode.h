@@ -97,6 +97,11 @@ public:
 
     FileSystem& filesystem() const { return *m_fs; }
     uint32_t type() const { return m_type; }
+    // Linux's deny_write_access: while a process runs this file, opening it for writing
+    // gives ETXTBSY (Vfs::OpenAt). Counted: one per address space executing it.
+    void DenyWrite() { m_write_denied.fetch_add(1, std::memory_order_relaxed); }
+    void AllowWrite() { m_write_denied.fetch_sub(1, std::memory_order_relaxed); }
+    bool write_denied() const { return m_write_denied.load(std::memory_order_relaxed) > 0; }
     bool is_dir() const { return m_type == S_IFDIR; }
     bool is_symlink() const { return m_type == S_IFLNK; }
     bool is_regular() const { return m_type == S_IFREG; }
@@ -170,6 +175,7 @@ public:
 
 private:
     const std::shared_ptr<FileSystem> m_fs;  // an inode keeps its filesystem alive
+    std::atomic<int> m_write_denied{0};      // running executables (DenyWrite)
     const uint32_t m_type;
     std::atomic<FileLocks*> m_file_locks{nullptr};   // owned; deleted by ~Inode
     std::atomic<InodeWatchers*> m_watchers{nullptr};  // owned; deleted by ~Inode

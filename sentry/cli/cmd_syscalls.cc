@@ -1,15 +1,26 @@
 #include "sentry/cli/commands.h"
+#include "sentry/sandbox/host_filter.h"
 #include "syscalls/table.h"
 
 #include <fmt/format.h>
+
+#include <cstring>
 
 namespace moat::cli {
 
 int RunSyscalls(const SyscallsOptions& opts) {
     if (opts.host) {
-        // FIXME(#7): the sentry's own seccomp allowlist arrives with hardening.
-        fmt::print(stderr, "moat: the host allowlist is not installed yet (hardening, issue #7)\n");
-        return 1;
+        // The default mode's list (no --network=host), one syscall per line; --verbose adds why.
+        for (const auto& e : sandbox::HostAllowlist(/*host_network=*/false)) {
+            if (opts.verbose)
+                fmt::print("{:<20} {}\n", e.name, e.reason);
+            else
+                fmt::print("{}\n", e.name);
+        }
+        if (opts.verbose)
+            for (const auto& e : sandbox::HostRefused())
+                fmt::print("# refused with {}: {:<16} {}\n", strerrorname_np(e.refused_errno), e.name, e.reason);
+        return 0;
     }
     size_t counts[3] = {};
     for (const auto& e : syscalls::Table()) {

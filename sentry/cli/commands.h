@@ -26,8 +26,12 @@ struct DoOptions {
     std::string debug_log;
     std::string cwd;
     size_t pids_limit = 4096;
+    uint64_t memory_limit = 0;    // --memory-limit: bytes of app memory (anonymous, tmpfs, page cache); 0 = 64 GiB
+    unsigned cpus = 0;            // --cpus: host CPUs the sandbox runs on; 0 = all
+    uint64_t open_files = 0;      // --open-files: the init process's RLIMIT_NOFILE; 0 = the host's
     std::string root = "/";       // --root: the host directory that becomes the sandbox's "/"
     std::vector<BindArg> binds;   // --bind / --ro-bind, mounted in this order
+    bool no_host_filter = false;  // --no-host-filter: debugging, the sentry without its seccomp filter
     std::string network = "none"; // --network: none (loopback only) or host
     std::string hostname = "moat";  // --hostname: the sandbox's nodename
     std::vector<std::string> command;
@@ -40,6 +44,7 @@ struct DoOptions {
 
 struct SyscallsOptions {
     bool host = false;
+    bool verbose = false;  // with --host: each entry's reason
 };
 
 struct InstallOptions {

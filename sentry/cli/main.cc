@@ -27,6 +27,13 @@ int main(int argc, char** argv) {
     do_cmd->add_option("--cwd", do_opts.cwd, "Working directory inside the sandbox");
     do_cmd->add_option("--pids-limit", do_opts.pids_limit, "Most tasks (threads) the sandbox may hold")
         ->check(CLI::Range(size_t{1}, size_t{1} << 22));
+    do_cmd->add_option("--memory-limit", do_opts.memory_limit,
+                       "Most memory the sandbox may use (anonymous, tmpfs, page cache), e.g. 512M; past it, the OOM kill")
+        ->transform(CLI::AsSizeValue(false));
+    do_cmd->add_option("--cpus", do_opts.cpus, "Run the sandbox on this many of the host's CPUs")
+        ->check(CLI::Range(1u, 4096u));
+    do_cmd->add_option("--open-files", do_opts.open_files, "RLIMIT_NOFILE of the sandbox's first process (soft and hard)")
+        ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
     do_cmd->add_option("--root", do_opts.root, "Host directory to use as the sandbox's / (read-only, under an in-memory overlay)");
     do_cmd->add_option("--network", do_opts.network,
                        "none (default): loopback only; host: inet sockets are the host's, held by the sentry")
@@ -40,11 +47,14 @@ int main(int argc, char** argv) {
                                                   "Mount host SRC (directory or file) read-only at DST: SRC:DST");
     bind_opt->allow_extra_args(false);
     ro_bind_opt->allow_extra_args(false);
+    do_cmd->add_flag("--no-host-filter", do_opts.no_host_filter,
+                     "Debugging: run the sentry without its host seccomp allowlist (namespaces and the rest stay)");
     do_cmd->prefix_command();
 
     moat::cli::SyscallsOptions sys_opts;
     CLI::App* sys_cmd = app.add_subcommand("syscalls", "List the syscall table and each call's support level");
     sys_cmd->add_flag("--host", sys_opts.host, "List the host syscalls the sentry itself may make");
+    sys_cmd->add_flag("-v,--verbose", sys_opts.verbose, "With --host: why each host syscall is allowed");
 
     moat::cli::InstallOptions install_opts;
     CLI::App* install_cmd = app.add_subcommand("install", "Print (or --write) docker, podman and containerd configuration for Moat");

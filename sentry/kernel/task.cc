@@ -66,6 +66,12 @@ bool Task::HandleFault(const platform::Event& ev) {
         case mm::FaultResult::BusErr:
             signo = SIGBUS, code = BUS_ADRERR;
             break;
+        case mm::FaultResult::OutOfMemory:
+            // Linux's OOM killer, simplified: the faulting process dies of SIGKILL (Linux
+            // picks the largest; with one memory file per sandbox, the one asking is who we
+            // can name without a scan).
+            signo = SIGKILL, code = SI_KERNEL;
+            break;
         }
     }
     log::debug("[{}] fault: signal {} code {} addr {:#x} (rip {:#x}, access {})", m_tid, signo, code, f.addr,

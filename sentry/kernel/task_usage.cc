@@ -7,12 +7,20 @@
 #include "sentry/kernel/usage.h"
 #include "sentry/mm/memory_manager.h"
 
+#include <sched.h>
 #include <unistd.h>
 
 namespace moat::kernel {
 
 int SandboxCpuCount() {
+    // The CPUs the sentry may run on: all of the host's, or the --cpus the sandbox was given
+    // (sentry/sandbox LimitCpus). Read from the affinity mask, not /sys, which the confined
+    // sentry no longer sees.
     static const int count = [] {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        if (::sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+            return CPU_COUNT(&set);
         long n = ::sysconf(_SC_NPROCESSORS_ONLN);
         return n > 0 ? static_cast<int>(n) : 1;
     }();

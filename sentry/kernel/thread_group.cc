@@ -6,6 +6,7 @@
 #include "sentry/kernel/process_timers.h"
 
 #include <algorithm>
+#include <atomic>
 
 namespace moat::kernel {
 
@@ -19,6 +20,12 @@ void SignalHandlers::set(int signo, const KernelSigaction& act) {
     m_actions.at(static_cast<size_t>(signo)) = act;
 }
 
+namespace {
+// Set once by CaptureHostRlimits at start-up, before any thread group exists.
+std::array<struct rlimit, RLIM_NLIMITS> g_host_rlimits{};
+std::atomic<bool> g_host_rlimits_captured{false};
+}  // namespace
+
 std::shared_ptr<SignalHandlers> SignalHandlers::Copy() const {
     auto copy = std::make_shared<SignalHandlers>();
     std::lock_guard lock(m_lock);
@@ -30,8 +37,23 @@ ThreadGroup::ThreadGroup(Kernel& kernel, pid_t pid, pid_t parent_pid)
     : m_kernel(kernel), m_pid(pid), m_parent_pid(parent_pid), m_pgid(pid), m_sid(pid),
       m_handlers(std::make_shared<SignalHandlers>()) {
     // The sandbox's initial limits: the host's own, as a process started from a shell sees.
+    if (g_host_rlimits_captured.load()) {
+        m_rlimits = g_host_rlimits;
+        return;
+    }
     for (int r = 0; r < RLIM_NLIMITS; ++r)
         getrlimit(static_cast<__rlimit_resource>(r), &m_rlimits[r]);
+}
+
+void ThreadGroup::CaptureHostRlimits() {
+    for (int r = 0; r < RLIM_NLIMITS; ++r)
+        getrlimit(static_cast<__rlimit_resource>(r), &g_host_rlimits[r]);
+    g_host_rlimits_captured.store(true);
+}
+
+void ThreadGroup::SetInitialRlimit(int resource, const struct rlimit& lim) {
+    if (resource >= 0 && resource < RLIM_NLIMITS)
+        g_host_rlimits[resource] = lim;
 }
 
 std::shared_ptr<Terminal> ThreadGroup::controlling_tty() {

@@ -91,6 +91,11 @@ public:
 
     // rlimits (prlimit64); resource < RLIM_NLIMITS.
     struct rlimit rlimit(int resource);
+    // Records the host's limits as the sandbox's initial ones, before confinement lowers the
+    // sentry's own (sentry/sandbox): the app sees what a process started from a shell sees.
+    static void CaptureHostRlimits();
+    // After CaptureHostRlimits: one initial limit set by the command line (--open-files).
+    static void SetInitialRlimit(int resource, const struct rlimit& lim);
     void set_rlimit(int resource, const struct rlimit& lim);
 
     // Exit bookkeeping: the first exit_group (or fatal signal) wins.

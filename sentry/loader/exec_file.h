@@ -22,6 +22,9 @@ public:
     virtual std::shared_ptr<mm::Mappable> mappable() = 0;
     // The absolute path inside the sandbox (for /proc/self/exe and AT_EXECFN resolution).
     virtual std::string path() const = 0;
+    // Holds off writers of the file while the returned token lives (ETXTBSY, Linux's
+    // deny_write_access for a running executable); null where there is nothing to hold.
+    virtual std::shared_ptr<void> DenyWrite() { return nullptr; }
 };
 
 // Opens a path for execution inside the sandbox (follows symlinks; EACCES unless regular

@@ -151,6 +151,7 @@ Result<LoadResult> LoadProgram(mm::MemoryManager& mm, const LoadRequest& req) {
     layout.env_end = stack.env_end;
     layout.auxv = std::move(stack.auxv);
     layout.exe_path = file.path();
+    layout.exe_write_guard = file.DenyWrite();
 
     LoadResult result;
     result.entry = entry;

@@ -53,6 +53,7 @@ enum class FaultResult {
     SegvMapErr,  // no mapping: SIGSEGV SEGV_MAPERR
     SegvAccErr,  // mapping forbids this access: SIGSEGV SEGV_ACCERR
     BusErr,      // file mapping beyond end of file: SIGBUS BUS_ADRERR
+    OutOfMemory, // no frame left (the memory file is full: --memory-limit): the OOM kill
 };
 
 // Process-image bookkeeping the loader fills and /proc reads.
@@ -63,6 +64,7 @@ struct MmLayout {
     uint64_t arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
     std::vector<uint64_t> auxv;  // (type, value) pairs as placed on the stack, AT_NULL last
     std::string exe_path;        // for /proc/self/exe
+    std::shared_ptr<void> exe_write_guard;  // the executable stays unwritable (ETXTBSY) while this lives
 };
 
 class MemoryManager {

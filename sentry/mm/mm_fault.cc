@@ -207,7 +207,7 @@ FaultResult MemoryManager::HandleFault(uint64_t addr, int access) {
         auto r = impl.Populate(*vma, ws, we, write);
         if (!r.ok()) {
             log::warn("moat: mm: out of memory on a fault at {:#x}", addr);
-            return FaultResult::BusErr;
+            return r.error() == ENOMEM ? FaultResult::OutOfMemory : FaultResult::BusErr;
         }
         populated_end = *r;
     } else {

@@ -1,0 +1,47 @@
+#include "sentry/sandbox/confinement.h"
+
+#include "fs/host/host_io.h"
+#include "platform/host_proc.h"
+#include "sentry/sandbox/host_filter.h"
+#include "sentry/sandbox/namespaces.h"
+#include "sentry/sandbox/privileges.h"
+
+#include <fcntl.h>
+
+namespace moat::sandbox {
+
+Result<void> Confinement::EnterNamespaces() {
+    // First, so that everything counting the sandbox's CPUs (its /sys, /proc) sees the limit.
+    if (m_opts.cpus)
+        TRY(LimitCpus(m_opts.cpus));
+    TRY(UnshareNamespaces(m_opts.host_network, &m_user_namespace));
+    UniqueFd tree = TRY(CloneHostTree());
+    // The host's procfs, for the platform's reads of its stubs' CPU time.
+    UniqueFd proc(::openat(tree.get(), "proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!proc)
+        return HostErrno();
+    platform::SetHostProcDir(std::move(proc));
+    fs::HostIo::UseHostTree(std::move(tree));
+    return {};
+}
+
+Result<void> Confinement::Seal() {
+    if (!m_opts.keep_root)
+        TRY(PivotToEmptyRoot());
+    TRY(LimitResources());
+    TRY(DropCapabilities());
+    TRY(SetNoNewPrivs());
+    return {};
+}
+
+Result<void> Confinement::LockDown() {
+    if (!m_opts.host_filter)
+        return {};
+    HostFilterOptions filter;
+    filter.host_network = m_opts.host_network;
+    filter.mapped_fds = m_mapped_fds;
+    filter.log = m_opts.log_filter;
+    return InstallHostFilter(filter);
+}
+
+}  // namespace moat::sandbox

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Checks from outside that the sentry itself is confined (issue #7), on one platform.
+#   confinement_checks.sh MOAT CHECK PLATFORM
+#   status       while a workload runs, every sentry thread shows Seccomp: 2, NoNewPrivs: 1,
+#                CapEff within the file capabilities (0x1f), and the sentry's root is an
+#                empty directory, not the host's /
+#   forbidden    MOAT_TEST_FORBIDDEN_SYSCALL=1 makes the sentry call acct(2), which is not on
+#                the allowlist: the host kernel kills it (SIGSYS) before the workload runs
+#   no-filter    --no-host-filter: the same workload runs, Seccomp: 0 (the flag works)
+#   host-list    `moat syscalls --host` lists at most 60 syscalls, none of the dangerous ones
+#   kill-all     kill(-1, SIGKILL) inside kills the sandbox only: a host process survives
+#   host-state   sethostname, clock_settime and mount inside leave the host untouched
+#   fds          the workload starts with fds 0-2 only, though moat inherited fd 7
+#   exe-write    writing the running executable through /proc/self/exe leaves the host's
+#                binary as it was
+#   memory-limit --memory-limit: a bigger allocation is OOM-killed, a smaller one runs
+#   cpus         --cpus=1: the sandbox sees (and runs on) one CPU
+#   open-files   --open-files: RLIMIT_NOFILE of the init process, EMFILE past it
+#   rootless     moat do as uid 65534 (setpriv): runs, in a user namespace of its own
+set -u
+moat=$(realpath "$1") check=$2 platform=$3
+fail() { echo "FAIL: $*" >&2; exit 1; }
+bb=/bin/busybox
+mdo() { "$moat" do --platform="$platform" "$@"; }
+
+# The status fields of every thread of process $1: "Seccomp NoNewPrivs CapEff" per line.
+thread_status() {
+    for t in /proc/"$1"/task/*; do
+        awk '/^Seccomp:/{s=$2} /^NoNewPrivs:/{n=$2} /^CapEff:/{c=$2} END{print s, n, c}' "$t/status" 2>/dev/null
+    done
+}
+
+# Starts a sleeping workload; sets $pid to the sentry (moat itself).
+start_workload() {
+    "$moat" do --platform="$platform" "$@" -- $bb sh -c 'sleep 3' &
+    pid=$!
+    sleep 1
+    kill -0 "$pid" 2>/dev/null || fail "the workload did not start"
+}
+
+case "$check" in
+status)
+    start_workload
+    st=$(thread_status "$pid")
+    echo "$st"
+    [ -n "$st" ] || fail "no threads of $pid"
+    while read -r sec nnp cap; do
+        [ "$sec" = 2 ] || fail "a sentry thread has Seccomp: $sec"
+        [ "$nnp" = 1 ] || fail "a sentry thread has NoNewPrivs: $nnp"
+        (( (16#$cap & ~16#1f) == 0 )) || fail "a sentry thread has CapEff: $cap"
+    done <<< "$st"
+    root_id=$(stat -L -c '%d:%i' /proc/"$pid"/root) || fail "cannot stat the sentry's root"
+    [ "$root_id" != "$(stat -c '%d:%i' /)" ] || fail "the sentry's root is the host's /"
+    [ -z "$(ls -A /proc/"$pid"/root)" ] || fail "the sentry's root is not empty: $(ls -A /proc/"$pid"/root)"
+    [ "$(readlink /proc/"$pid"/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ] || fail "same mount namespace as the host"
+    [ "$(readlink /proc/"$pid"/ns/net)" != "$(readlink /proc/self/ns/net)" ] || fail "same network namespace as the host"
+    wait "$pid" || fail "the workload failed: $?"
+    ;;
+forbidden)
+    out=$(MOAT_TEST_FORBIDDEN_SYSCALL=1 mdo -- /bin/echo reached 2>&1)
+    rc=$?
+    [ "$rc" = 159 ] || fail "status $rc, not 159 (SIGSYS): $out"
+    case "$out" in *reached*) fail "the workload ran" ;; esac
+    # Without the hook the same command runs.
+    [ "$(mdo -- /bin/echo reached)" = reached ] || fail "the workload does not run at all"
+    ;;
+no-filter)
+    start_workload --no-host-filter
+    thread_status "$pid" | while read -r sec nnp cap; do
+        [ "$sec" = 0 ] || fail "--no-host-filter: Seccomp: $sec"
+    done || exit 1
+    wait "$pid" || fail "the workload failed: $?"
+    ;;
+host-list)
+    list=$("$moat" syscalls --host) || fail "moat syscalls --host failed"
+    n=$(echo "$list" | wc -l)
+    echo "$n host syscalls"
+    [ "$n" -le 60 ] || fail "$n host syscalls, more than 60"
+    for bad in execve execveat open_by_handle_at name_to_handle_at mount umount2 pivot_root chroot unshare setns \
+        init_module finit_module kexec_load bpf perf_event_open userfaultfd io_uring_setup iopl ioperm \
+        swapon reboot setuid setgid capset ptrace_attach socket connect process_vm_readv process_vm_writev; do
+        echo "$list" | grep -qx "$bad" && fail "$bad is on the allowlist"
+    done
+    ;;
+kill-all)
+    sleep 30 &
+    victim=$!
+    mdo -- $bb sh -c 'kill -9 -1; echo survived' >/dev/null 2>&1
+    kill -0 "$victim" 2>/dev/null || fail "kill(-1, SIGKILL) inside killed a host process"
+    kill "$victim"
+    ;;
+host-state)
+    host_name=$(hostname)
+    before=$(date +%s)
+    mdo -- $bb sh -c 'hostname pwned; date -s "2001-01-01 00:00:00"; mount -t tmpfs none /tmp; hostname' >/dev/null 2>&1
+    [ "$(hostname)" = "$host_name" ] || fail "the host's hostname changed to $(hostname)"
+    now=$(date +%s)
+    (( now >= before && now - before < 60 )) || fail "the host's clock moved: $before -> $now"
+    ;;
+fds)
+    out=$(mdo -- $bb ls /proc/self/fd 7</dev/null)
+    [ "$(echo $out)" = "0 1 2 3" ] || [ "$(echo $out)" = "0 1 2" ] || fail "fds at start: $out"
+    ;;
+exe-write)
+    sum=$(sha256sum < "$bb")
+    mdo -- $bb sh -c 'echo pwned > /proc/self/exe; echo pwned >> /proc/$$/exe; true > /bin/busybox' >/dev/null 2>&1
+    [ "$(sha256sum < "$bb")" = "$sum" ] || fail "the host's $bb changed"
+    ;;
+memory-limit)
+    # Past the limit the process that asks is OOM-killed (SIGKILL: 137); within it, it runs,
+    # and the sentry keeps serving.
+    out=$(mdo --memory-limit=96M -- /usr/bin/python3 -c "b = bytearray(512 << 20); print('allocated')" 2>&1)
+    rc=$?
+    [ "$rc" = 137 ] || fail "over the limit: status $rc: $out"
+    case "$out" in *allocated*) fail "512M allocated under a 96M limit" ;; esac
+    out=$(mdo --memory-limit=96M -- /usr/bin/python3 -c "b = bytearray(16 << 20); print('ok')" 2>&1)
+    [ "$out" = ok ] || fail "within the limit: $out"
+    ;;
+cpus)
+    [ "$(mdo --cpus=1 -- /usr/bin/nproc)" = 1 ] || fail "nproc under --cpus=1: $(mdo --cpus=1 -- /usr/bin/nproc)"
+    [ "$(mdo -- /usr/bin/nproc)" = "$(nproc)" ] || fail "nproc without --cpus differs from the host's"
+    ;;
+open-files)
+    [ "$(mdo --open-files=40 -- $bb sh -c 'ulimit -n')" = 40 ] || fail "ulimit -n is not 40"
+    out=$(mdo --open-files=40 -- /usr/bin/python3 -c "
+import errno, os
+fds = []
+try:
+    while True: fds.append(os.open('/dev/null', os.O_RDONLY))
+except OSError as e:
+    print(len(fds) + 3, errno.errorcode[e.errno])")
+    [ "$out" = "40 EMFILE" ] || fail "fd exhaustion: $out"
+    ;;
+rootless)
+    command -v setpriv >/dev/null || { echo "skip: no setpriv"; exit 0; }
+    out=$(cd / && setpriv --reuid=65534 --regid=65534 --clear-groups "$moat" do --platform="$platform" -- $bb sh -c 'echo in; id -u' 2>&1)
+    # The sandbox's identity is its own (root inside), whoever runs moat.
+    [ "$out" = "$(printf 'in\n0')" ] || fail "rootless: $out"
+    ;;
+*)
+    fail "unknown check $check"
+    ;;
+esac
+echo "ok: $check"
