@@ -26,10 +26,18 @@ fi
 podman save -q --format docker-archive -o "$work/image.tar" "$image" || fail "podman save"
 "$moat" install --write --docker-config "$work/daemon.json" --podman-config "$work/containers.conf" \
   --containerd-config "$work/config.toml" > /dev/null || fail "moat install --write"
+# dockerd turns IPv6 off on the host (net.ipv6.conf.*.disable_ipv6); put it back afterwards, or
+# the other suites' native IPv6 runs fail.
+ipv6_saved=$(for k in all default lo; do echo "$k=$(cat /proc/sys/net/ipv6/conf/$k/disable_ipv6 2>/dev/null)"; done)
+restore_ipv6() {
+  for kv in $ipv6_saved; do
+    [ -n "${kv#*=}" ] && echo "${kv#*=}" > "/proc/sys/net/ipv6/conf/${kv%%=*}/disable_ipv6" 2>/dev/null
+  done
+}
 dockerd --config-file "$work/daemon.json" --data-root "$work/data" --exec-root "$work/exec" --pidfile "$work/pid" \
   -H "unix://$work/sock" --iptables=false --ip6tables=false --bridge=none > "$work/log" 2>&1 &
 daemon=$!
-trap 'kill $daemon 2>/dev/null; wait $daemon 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $daemon 2>/dev/null; wait $daemon 2>/dev/null; restore_ipv6; rm -rf "$work"' EXIT
 D() { docker -H "unix://$work/sock" "$@"; }
 for _ in $(seq 100); do D version > /dev/null 2>&1 && break; sleep 0.2; done
 if ! D version > /dev/null 2>&1; then
