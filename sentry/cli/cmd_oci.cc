@@ -29,41 +29,6 @@ namespace moat::cli {
 
 namespace {
 
-// Sends the terminal's master to the engine over --console-socket (SCM_RIGHTS).
-int SendConsole(const std::string& socket_path, int master) {
-    int sock = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (sock < 0)
-        return errno;
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (socket_path.size() >= sizeof(addr.sun_path)) {
-        ::close(sock);
-        return ENAMETOOLONG;
-    }
-    std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size());
-    if (::connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-        int err = errno;
-        ::close(sock);
-        return err;
-    }
-    char name[] = "/dev/ptmx";
-    iovec iov{name, sizeof(name)};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &master, sizeof(int));
-    int err = ::sendmsg(sock, &msg, 0) < 0 ? errno : 0;
-    ::close(sock);
-    return err;
-}
-
 // A new terminal: the master goes to the engine, the slave becomes our stdio and controlling tty.
 std::string SetUpTerminal(const std::string& console_socket) {
     int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -73,7 +38,7 @@ std::string SetUpTerminal(const std::string& console_socket) {
     int slave = slave_name ? ::open(slave_name, O_RDWR | O_NOCTTY) : -1;
     if (slave < 0)
         return fmt::format("cannot open the terminal: {}", strerror(errno));
-    if (int err = SendConsole(console_socket, master))
+    if (int err = SendTerminalMaster(console_socket, master))
         return fmt::format("--console-socket {}: {}", console_socket, strerror(err));
     ::close(master);
     ::setsid();

@@ -24,36 +24,6 @@ namespace {
 
 using nlohmann::json;
 
-int SendMaster(const std::string& socket_path, int master) {
-    int sock = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (sock < 0 || socket_path.size() >= sizeof(addr.sun_path))
-        return sock < 0 ? errno : ENAMETOOLONG;
-    std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size());
-    if (::connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-        int err = errno;
-        ::close(sock);
-        return err;
-    }
-    char name[] = "/dev/ptmx";
-    iovec iov{name, sizeof(name)};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &master, sizeof(int));
-    int err = ::sendmsg(sock, &msg, 0) < 0 ? errno : 0;
-    ::close(sock);
-    return err;
-}
-
 // The request: --process's object, else the command line; -e and --cwd on top.
 bool BuildRequest(const OciArgs& args, json* req, bool* tty, std::string* error) {
     json process = json::object();
@@ -110,7 +80,7 @@ int OciExec(const OciGlobal& global, const OciArgs& args) {
         slave = name ? ::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
         if (slave < 0)
             return OciFail(global, fmt::format("cannot make a terminal: {}", strerror(errno)));
-        if (int err = SendMaster(args.console_socket, master))
+        if (int err = SendTerminalMaster(args.console_socket, master))
             return OciFail(global, fmt::format("--console-socket {}: {}", args.console_socket, strerror(err)));
         ::close(master);
         stdio[0] = stdio[1] = stdio[2] = slave;

@@ -6,6 +6,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -105,6 +107,41 @@ std::string RunHooks(const OciSpec& spec, const std::string& kind, const std::st
         if (std::string err = RunHook(hook, state_json); !err.empty())
             return fmt::format("{} hook: {}", kind, err);
     return "";
+}
+
+// Sends the terminal's master to the engine over --console-socket (SCM_RIGHTS).
+int SendTerminalMaster(const std::string& socket_path, int master) {
+    int sock = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (sock < 0)
+        return errno;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (socket_path.size() >= sizeof(addr.sun_path)) {
+        ::close(sock);
+        return ENAMETOOLONG;
+    }
+    std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size());
+    if (::connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+        int err = errno;
+        ::close(sock);
+        return err;
+    }
+    char name[] = "/dev/ptmx";
+    iovec iov{name, sizeof(name)};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &master, sizeof(int));
+    int err = ::sendmsg(sock, &msg, 0) < 0 ? errno : 0;
+    ::close(sock);
+    return err;
 }
 
 int SignalContainer(const ContainerState& st, int sig, bool all) {

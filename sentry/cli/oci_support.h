@@ -16,6 +16,8 @@ int OciFail(const OciGlobal& global, const std::string& msg);
 int ParseSignal(const std::string& name);
 // Runs the hooks of `kind`, each with the state JSON on its stdin; the first failure's message.
 std::string RunHooks(const OciSpec& spec, const std::string& kind, const std::string& state_json);
+// Sends a terminal's master to the engine's --console-socket (SCM_RIGHTS); 0 or an errno.
+int SendTerminalMaster(const std::string& socket_path, int master);
 // Sends `sig` to the container's process, or with `all` to every host process of it.
 int SignalContainer(const ContainerState& st, int sig, bool all);
 
