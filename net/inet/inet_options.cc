@@ -4,6 +4,7 @@
 // network (IP_RECVERR, TCP_QUICKACK, UDP_CORK…) are stored and read back.
 
 #include "net/inet/inet_socket.h"
+#include "net/sockopt_values.h"
 
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
@@ -45,28 +46,6 @@ Result<int> IpIntValue(const std::string& value) {
     if (value.empty())
         return Error(EINVAL);
     return static_cast<int>(static_cast<uint8_t>(value[0]));
-}
-
-Result<std::optional<std::chrono::nanoseconds>> TimeoutValue(const std::string& value) {
-    if (value.size() < sizeof(timeval))
-        return Error(EINVAL);
-    timeval tv;
-    memcpy(&tv, value.data(), sizeof(tv));
-    if (tv.tv_usec < 0 || tv.tv_usec >= 1000000)
-        return Error(EDOM);
-    if (tv.tv_sec < 0 || (tv.tv_sec == 0 && tv.tv_usec == 0))
-        return std::optional<std::chrono::nanoseconds>();
-    return std::optional(std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec));
-}
-
-std::string TimeoutBytes(const std::optional<std::chrono::nanoseconds>& t) {
-    timeval tv{};
-    if (t) {
-        auto us = std::chrono::duration_cast<std::chrono::microseconds>(*t).count();
-        tv.tv_sec = us / 1000000;
-        tv.tv_usec = us % 1000000;
-    }
-    return Bytes(tv);
 }
 
 uint64_t Key(int level, int name) { return (static_cast<uint64_t>(level) << 32) | static_cast<uint32_t>(name); }

@@ -2,6 +2,7 @@
 // applies to AF_UNIX).
 
 #include "net/unix/unix_socket.h"
+#include "net/sockopt_values.h"
 
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -29,30 +30,6 @@ Result<int> IntValue(const std::string& value) {
     int v;
     memcpy(&v, value.data(), sizeof(v));
     return v;
-}
-
-// sock_set_timeout: EINVAL for a short value, EDOM for bad microseconds; a negative time is
-// zero, and zero means forever.
-Result<std::optional<std::chrono::nanoseconds>> TimeoutValue(const std::string& value) {
-    if (value.size() < sizeof(timeval))
-        return Error(EINVAL);
-    timeval tv;
-    memcpy(&tv, value.data(), sizeof(tv));
-    if (tv.tv_usec < 0 || tv.tv_usec >= 1000000)
-        return Error(EDOM);
-    if (tv.tv_sec < 0 || (tv.tv_sec == 0 && tv.tv_usec == 0))
-        return std::optional<std::chrono::nanoseconds>();
-    return std::optional(std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec));
-}
-
-std::string TimeoutBytes(const std::optional<std::chrono::nanoseconds>& t) {
-    timeval tv{};
-    if (t) {
-        auto us = std::chrono::duration_cast<std::chrono::microseconds>(*t).count();
-        tv.tv_sec = us / 1000000;
-        tv.tv_usec = us % 1000000;
-    }
-    return Bytes(tv);
 }
 
 }  // namespace
