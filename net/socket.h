@@ -43,6 +43,10 @@ struct RecvResult {
     std::optional<Ucred> creds;  // set when the receiver asked for SO_PASSCRED
 };
 
+// What fstat shows for a socket of any family: sockfs's anonymous device, `ino`, S_IFSOCK|0777,
+// owned by the caller (socket.cc).
+fs::InodeAttr SocketInodeAttr(uint64_t ino);
+
 class Socket : public fs::File {
 public:
     using fs::File::File;

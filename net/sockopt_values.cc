@@ -4,6 +4,14 @@
 
 namespace moat::net {
 
+Result<int> IntOptionValue(const std::string& value) {
+    if (value.size() < sizeof(int))
+        return Error(EINVAL);
+    int v;
+    memcpy(&v, value.data(), sizeof(v));
+    return v;
+}
+
 Result<std::optional<std::chrono::nanoseconds>> TimeoutValue(const std::string& value) {
     if (value.size() < sizeof(timeval))
         return Error(EINVAL);

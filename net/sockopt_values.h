@@ -17,6 +17,9 @@ std::string OptionBytes(const T& v) {
     return std::string(reinterpret_cast<const char*>(&v), sizeof(v));
 }
 
+// An int option value (the first sizeof(int) bytes); EINVAL when shorter.
+Result<int> IntOptionValue(const std::string& value);
+
 // sock_set_timeout: EINVAL for a short value, EDOM for bad microseconds; a negative time is
 // zero, and zero means forever (nullopt).
 Result<std::optional<std::chrono::nanoseconds>> TimeoutValue(const std::string& value);

@@ -322,17 +322,7 @@ uint32_t HostSocket::Readiness(uint32_t) {
 }
 
 Result<fs::InodeAttr> HostSocket::Stat() {
-    fs::InodeAttr a;
-    a.dev = 0x8;
-    a.ino = m_ino;
-    a.mode = S_IFSOCK | 0777;
-    a.nlink = 1;
-    a.blksize = 4096;
-    if (kernel::Task* task = kernel::Task::Current()) {
-        a.uid = task->creds().euid;
-        a.gid = task->creds().egid;
-    }
-    return a;
+    return SocketInodeAttr(m_ino);
 }
 
 }  // namespace moat::net

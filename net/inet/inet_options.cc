@@ -26,23 +26,10 @@ constexpr int kDefaultMss = 536;     // TCP_MSS_DEFAULT, before a connection
 constexpr int kLoopbackMss4 = 32741;  // what Linux settles on over lo (MTU 65536)
 constexpr int kLoopbackMss6 = 32732;
 
-template <typename T>
-std::string Bytes(const T& v) {
-    return std::string(reinterpret_cast<const char*>(&v), sizeof(v));
-}
-
-Result<int> IntValue(const std::string& value) {
-    if (value.size() < sizeof(int))
-        return Error(EINVAL);
-    int v;
-    memcpy(&v, value.data(), sizeof(v));
-    return v;
-}
-
 // do_ip_setsockopt: an int, or a single byte.
 Result<int> IpIntValue(const std::string& value) {
     if (value.size() >= sizeof(int))
-        return IntValue(value);
+        return IntOptionValue(value);
     if (value.empty())
         return Error(EINVAL);
     return static_cast<int>(static_cast<uint8_t>(value[0]));
@@ -119,7 +106,7 @@ Result<void> InetSocket::SetSockOpt(int level, int name, const std::string& valu
         case SO_PASSCRED: return Error(EOPNOTSUPP);
         default: break;
         }
-        int v = TRY(IntValue(value));
+        int v = TRY(IntOptionValue(value));
         switch (name) {
         case SO_REUSEADDR: ep.reuseaddr = v != 0; return {};
         case SO_REUSEPORT: ep.reuseport = v != 0; return {};
@@ -169,7 +156,7 @@ Result<void> InetSocket::SetSockOpt(int level, int name, const std::string& valu
         return Error(ENOPROTOOPT);
     }
     if (level == IPPROTO_IPV6) {
-        int v = TRY(IntValue(value));
+        int v = TRY(IntOptionValue(value));
         switch (name) {
         case IPV6_V6ONLY:
             if (ep.bound)
@@ -201,7 +188,7 @@ Result<void> InetSocket::SetSockOpt(int level, int name, const std::string& valu
                 return Error(ENOENT);
             return {};
         }
-        int v = TRY(IntValue(value));
+        int v = TRY(IntOptionValue(value));
         auto in = [&](int lo, int hi) -> Result<int> {
             if (v < lo || v > hi)
                 return Error(EINVAL);
@@ -229,7 +216,7 @@ Result<void> InetSocket::SetSockOpt(int level, int name, const std::string& valu
         return Error(ENOPROTOOPT);
     }
     if (level == IPPROTO_UDP) {
-        int v = TRY(IntValue(value));
+        int v = TRY(IntOptionValue(value));
         if (IsStored(level, name)) {
             ep.stored[Key(level, name)] = v;
             return {};
@@ -250,52 +237,52 @@ Result<std::string> InetSocket::GetSockOpt(int level, int name) {
         if (!IsStored(level, name))
             return Error(ENOPROTOOPT);
         auto it = ep.stored.find(Key(level, name));
-        return Bytes(it == ep.stored.end() ? 0 : it->second);
+        return OptionBytes(it == ep.stored.end() ? 0 : it->second);
     };
     switch (level) {
     case SOL_SOCKET:
         switch (name) {
-        case SO_TYPE: return Bytes(ep.type);
-        case SO_DOMAIN: return Bytes(ep.family);
-        case SO_PROTOCOL: return Bytes(ep.protocol());
+        case SO_TYPE: return OptionBytes(ep.type);
+        case SO_DOMAIN: return OptionBytes(ep.family);
+        case SO_PROTOCOL: return OptionBytes(ep.protocol());
         case SO_ERROR: {
             int e = ep.error;
             ep.error = 0;
-            return Bytes(e);
+            return OptionBytes(e);
         }
-        case SO_ACCEPTCONN: return Bytes(static_cast<int>(ep.state == InetEndpoint::State::kListen));
-        case SO_REUSEADDR: return Bytes(static_cast<int>(ep.reuseaddr));
-        case SO_REUSEPORT: return Bytes(static_cast<int>(ep.reuseport));
-        case SO_KEEPALIVE: return Bytes(static_cast<int>(ep.keepalive));
-        case SO_SNDBUF: return Bytes(ep.sndbuf);
-        case SO_RCVBUF: return Bytes(ep.rcvbuf);
+        case SO_ACCEPTCONN: return OptionBytes(static_cast<int>(ep.state == InetEndpoint::State::kListen));
+        case SO_REUSEADDR: return OptionBytes(static_cast<int>(ep.reuseaddr));
+        case SO_REUSEPORT: return OptionBytes(static_cast<int>(ep.reuseport));
+        case SO_KEEPALIVE: return OptionBytes(static_cast<int>(ep.keepalive));
+        case SO_SNDBUF: return OptionBytes(ep.sndbuf);
+        case SO_RCVBUF: return OptionBytes(ep.rcvbuf);
         case SO_RCVTIMEO_OLD: return TimeoutBytes(ep.rcvtimeo);
         case SO_SNDTIMEO_OLD: return TimeoutBytes(ep.sndtimeo);
-        case SO_LINGER: return Bytes(linger{ep.linger_onoff, ep.linger_secs});
-        case SO_RCVLOWAT: return Bytes(ep.rcvlowat);
-        case SO_SNDLOWAT: return Bytes(1);
+        case SO_LINGER: return OptionBytes(linger{ep.linger_onoff, ep.linger_secs});
+        case SO_RCVLOWAT: return OptionBytes(ep.rcvlowat);
+        case SO_SNDLOWAT: return OptionBytes(1);
         case SO_PASSCRED: return Error(EOPNOTSUPP);
         case SO_BINDTODEVICE: return ep.bound_to_lo ? std::string("lo", 3) : std::string();
         case SO_PEERCRED: {
             // An inet socket has no peer credentials: Linux reports pid 0 and the overflow ids.
             ucred c{0, static_cast<uid_t>(-1), static_cast<gid_t>(-1)};
-            return Bytes(c);
+            return OptionBytes(c);
         }
         default: return stored();
         }
     case IPPROTO_IP:
         switch (name) {
-        case IP_TOS: return Bytes(ep.tos);
-        case IP_TTL: return Bytes(ep.ttl == -1 ? kDefaultTtl : ep.ttl);
+        case IP_TOS: return OptionBytes(ep.tos);
+        case IP_TTL: return OptionBytes(ep.ttl == -1 ? kDefaultTtl : ep.ttl);
         default: return stored();
         }
     case IPPROTO_IPV6:
         if (!v6)
             return Error(EOPNOTSUPP);
         switch (name) {
-        case IPV6_V6ONLY: return Bytes(static_cast<int>(ep.v6only));
-        case IPV6_UNICAST_HOPS: return Bytes(ep.hops == -1 ? kDefaultTtl : ep.hops);
-        case IPV6_TCLASS: return Bytes(ep.tclass);
+        case IPV6_V6ONLY: return OptionBytes(static_cast<int>(ep.v6only));
+        case IPV6_UNICAST_HOPS: return OptionBytes(ep.hops == -1 ? kDefaultTtl : ep.hops);
+        case IPV6_TCLASS: return OptionBytes(ep.tclass);
         default: return stored();
         }
     case IPPROTO_TCP: {
@@ -308,17 +295,17 @@ Result<std::string> InetSocket::GetSockOpt(int level, int name) {
         if (ep.user_mss && !connected)
             mss = ep.user_mss;
         switch (name) {
-        case TCP_NODELAY: return Bytes(static_cast<int>(ep.nodelay));
-        case TCP_CORK: return Bytes(static_cast<int>(ep.cork));
-        case TCP_QUICKACK: return Bytes(1);
+        case TCP_NODELAY: return OptionBytes(static_cast<int>(ep.nodelay));
+        case TCP_CORK: return OptionBytes(static_cast<int>(ep.cork));
+        case TCP_QUICKACK: return OptionBytes(1);
         case TCP_DEFER_ACCEPT: {
             auto it = ep.stored.find(Key(level, name));
-            return Bytes(it == ep.stored.end() ? 0 : it->second);
+            return OptionBytes(it == ep.stored.end() ? 0 : it->second);
         }
-        case TCP_KEEPIDLE: return Bytes(ep.keepidle);
-        case TCP_KEEPINTVL: return Bytes(ep.keepintvl);
-        case TCP_KEEPCNT: return Bytes(ep.keepcnt);
-        case TCP_MAXSEG: return Bytes(mss);
+        case TCP_KEEPIDLE: return OptionBytes(ep.keepidle);
+        case TCP_KEEPINTVL: return OptionBytes(ep.keepintvl);
+        case TCP_KEEPCNT: return OptionBytes(ep.keepcnt);
+        case TCP_MAXSEG: return OptionBytes(mss);
         case TCP_CONGESTION: return std::string("cubic").append(16 - 5, '\0');
         case TCP_INFO: {
             // Minimal: the state and segment sizes; the counters of a real link are 0.
@@ -330,7 +317,7 @@ Result<std::string> InetSocket::GetSockOpt(int level, int name) {
             info.tcpi_rcv_space = static_cast<uint32_t>(ep.rcvbuf / 2);
             info.tcpi_unacked = ep.state == InetEndpoint::State::kListen ? static_cast<uint32_t>(ep.backlog.size()) : 0;
             info.tcpi_sacked = ep.state == InetEndpoint::State::kListen ? static_cast<uint32_t>(ep.max_backlog) : 0;
-            return Bytes(info);
+            return OptionBytes(info);
         }
         default: return stored();
         }

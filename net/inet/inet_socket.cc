@@ -252,18 +252,7 @@ Result<SockAddr> InetSocket::GetPeerName() {
 }
 
 Result<fs::InodeAttr> InetSocket::Stat() {
-    fs::InodeAttr a;
-    a.dev = 0x8;  // sockfs's anonymous device
-    a.ino = m_ep->ino;
-    a.mode = S_IFSOCK | 0777;
-    a.nlink = 1;
-    a.blksize = 4096;
-    kernel::Task* task = kernel::Task::Current();
-    if (task) {
-        a.uid = task->creds().euid;
-        a.gid = task->creds().egid;
-    }
-    return a;
+    return SocketInodeAttr(m_ep->ino);
 }
 
 // tcp_poll / inet_csk_listen_poll / udp_poll (datagram_poll).

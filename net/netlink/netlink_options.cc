@@ -26,19 +26,6 @@ int BufValue(int v, int floor) {
     return std::max<int>(static_cast<int>(std::min<unsigned>(static_cast<unsigned>(v), kBufMax) * 2), floor);
 }
 
-template <typename T>
-std::string Bytes(const T& v) {
-    return std::string(reinterpret_cast<const char*>(&v), sizeof(v));
-}
-
-Result<int> IntValue(const std::string& value) {
-    if (value.size() < sizeof(int))
-        return Error(EINVAL);
-    int v;
-    memcpy(&v, value.data(), sizeof(v));
-    return v;
-}
-
 }  // namespace
 
 Result<void> NetlinkSocket::SetSockOpt(int level, int name, const std::string& value) {
@@ -52,7 +39,7 @@ Result<void> NetlinkSocket::SetSockOpt(int level, int name, const std::string& v
     case SO_SNDTIMEO_OLD: m_sndtimeo = TRY(TimeoutValue(value)); return {};
     default: break;
     }
-    int v = TRY(IntValue(value));
+    int v = TRY(IntOptionValue(value));
     switch (name) {
     case SO_SNDBUF:
     case SO_SNDBUFFORCE:
@@ -83,26 +70,26 @@ Result<std::string> NetlinkSocket::GetSockOpt(int level, int name) {
         return Error(ENOPROTOOPT);
     std::lock_guard lock(m_lock);
     switch (name) {
-    case SO_TYPE: return Bytes(m_type);
-    case SO_DOMAIN: return Bytes(static_cast<int>(AF_NETLINK));
-    case SO_PROTOCOL: return Bytes(static_cast<int>(NETLINK_ROUTE));
+    case SO_TYPE: return OptionBytes(m_type);
+    case SO_DOMAIN: return OptionBytes(static_cast<int>(AF_NETLINK));
+    case SO_PROTOCOL: return OptionBytes(static_cast<int>(NETLINK_ROUTE));
     case SO_ERROR: {
         int e = m_error;
         m_error = 0;
-        return Bytes(e);
+        return OptionBytes(e);
     }
-    case SO_SNDBUF: return Bytes(m_sndbuf);
-    case SO_RCVBUF: return Bytes(m_rcvbuf);
-    case SO_PASSCRED: return Bytes(static_cast<int>(m_passcred));
-    case SO_ACCEPTCONN: return Bytes(0);
+    case SO_SNDBUF: return OptionBytes(m_sndbuf);
+    case SO_RCVBUF: return OptionBytes(m_rcvbuf);
+    case SO_PASSCRED: return OptionBytes(static_cast<int>(m_passcred));
+    case SO_ACCEPTCONN: return OptionBytes(0);
     case SO_RCVTIMEO_OLD: return TimeoutBytes(m_rcvtimeo);
     case SO_SNDTIMEO_OLD: return TimeoutBytes(m_sndtimeo);
     case SO_REUSEADDR:
     case SO_KEEPALIVE:
     case SO_BROADCAST:
     case SO_DONTROUTE:
-    case SO_PRIORITY: return Bytes(0);
-    case SO_RCVLOWAT: return Bytes(1);
+    case SO_PRIORITY: return OptionBytes(0);
+    case SO_RCVLOWAT: return OptionBytes(1);
     default: return Error(ENOPROTOOPT);
     }
 }
@@ -140,13 +127,13 @@ Result<void> NetlinkSocket::SetNetlinkOpt(int name, const std::string& value) {
 Result<std::string> NetlinkSocket::GetNetlinkOpt(int name) {
     std::lock_guard lock(m_lock);
     switch (name) {
-    case NETLINK_PKTINFO: return Bytes(static_cast<int>(m_pktinfo));
-    case NETLINK_BROADCAST_ERROR: return Bytes(static_cast<int>(m_broadcast_error));
-    case NETLINK_NO_ENOBUFS: return Bytes(static_cast<int>(m_no_enobufs));
-    case NETLINK_LISTEN_ALL_NSID: return Bytes(0);
-    case NETLINK_CAP_ACK: return Bytes(static_cast<int>(m_cap_ack));
-    case NETLINK_EXT_ACK: return Bytes(static_cast<int>(m_ext_ack));
-    case NETLINK_GET_STRICT_CHK: return Bytes(static_cast<int>(m_strict));
+    case NETLINK_PKTINFO: return OptionBytes(static_cast<int>(m_pktinfo));
+    case NETLINK_BROADCAST_ERROR: return OptionBytes(static_cast<int>(m_broadcast_error));
+    case NETLINK_NO_ENOBUFS: return OptionBytes(static_cast<int>(m_no_enobufs));
+    case NETLINK_LISTEN_ALL_NSID: return OptionBytes(0);
+    case NETLINK_CAP_ACK: return OptionBytes(static_cast<int>(m_cap_ack));
+    case NETLINK_EXT_ACK: return OptionBytes(static_cast<int>(m_ext_ack));
+    case NETLINK_GET_STRICT_CHK: return OptionBytes(static_cast<int>(m_strict));
     case NETLINK_LIST_MEMBERSHIPS: {
         // ALIGN(BITS_TO_BYTES(ngroups), 4) bytes of group bits.
         std::string out(((kRouteGroups + 7) / 8 + 3) & ~3u, '\0');

@@ -19,19 +19,6 @@ constexpr int kBufMax = 212992;
 constexpr int kMinSndbuf = 4608;
 constexpr int kMinRcvbuf = 2304;
 
-template <typename T>
-std::string Bytes(const T& v) {
-    return std::string(reinterpret_cast<const char*>(&v), sizeof(v));
-}
-
-Result<int> IntValue(const std::string& value) {
-    if (value.size() < sizeof(int))
-        return Error(EINVAL);
-    int v;
-    memcpy(&v, value.data(), sizeof(v));
-    return v;
-}
-
 }  // namespace
 
 Result<void> UnixSocket::SetSockOpt(int level, int name, const std::string& value) {
@@ -53,7 +40,7 @@ Result<void> UnixSocket::SetSockOpt(int level, int name, const std::string& valu
     }
     default: break;
     }
-    int v = TRY(IntValue(value));
+    int v = TRY(IntOptionValue(value));
     switch (name) {
     case SO_PASSCRED: ep.passcred = v != 0; return {};
     case SO_REUSEADDR: ep.reuseaddr = v != 0; return {};
@@ -96,36 +83,36 @@ Result<std::string> UnixSocket::GetSockOpt(int level, int name) {
     std::lock_guard lock(m_space->lock());
     UnixEndpoint& ep = *m_ep;
     switch (name) {
-    case SO_TYPE: return Bytes(ep.type);
-    case SO_DOMAIN: return Bytes(static_cast<int>(AF_UNIX));
-    case SO_PROTOCOL: return Bytes(0);
+    case SO_TYPE: return OptionBytes(ep.type);
+    case SO_DOMAIN: return OptionBytes(static_cast<int>(AF_UNIX));
+    case SO_PROTOCOL: return OptionBytes(0);
     case SO_ERROR: {
         int e = ep.error;
         ep.error = 0;
-        return Bytes(e);
+        return OptionBytes(e);
     }
-    case SO_ACCEPTCONN: return Bytes(static_cast<int>(ep.state == UnixEndpoint::State::kListening));
-    case SO_PASSCRED: return Bytes(static_cast<int>(ep.passcred));
-    case SO_REUSEADDR: return Bytes(static_cast<int>(ep.reuseaddr));
-    case SO_SNDBUF: return Bytes(ep.sndbuf);
-    case SO_RCVBUF: return Bytes(ep.rcvbuf);
+    case SO_ACCEPTCONN: return OptionBytes(static_cast<int>(ep.state == UnixEndpoint::State::kListening));
+    case SO_PASSCRED: return OptionBytes(static_cast<int>(ep.passcred));
+    case SO_REUSEADDR: return OptionBytes(static_cast<int>(ep.reuseaddr));
+    case SO_SNDBUF: return OptionBytes(ep.sndbuf);
+    case SO_RCVBUF: return OptionBytes(ep.rcvbuf);
     case SO_RCVTIMEO_OLD: return TimeoutBytes(ep.rcvtimeo);
     case SO_SNDTIMEO_OLD: return TimeoutBytes(ep.sndtimeo);
     case SO_LINGER: {
         linger l{ep.linger_onoff, ep.linger_secs};
-        return Bytes(l);
+        return OptionBytes(l);
     }
     case SO_PEERCRED: {
         ucred c{ep.peercred.pid, ep.peercred.uid, ep.peercred.gid};
-        return Bytes(c);
+        return OptionBytes(c);
     }
     case SO_KEEPALIVE:
     case SO_BROADCAST:
     case SO_DONTROUTE:
     case SO_OOBINLINE:
     case SO_PRIORITY:
-    case SO_REUSEPORT: return Bytes(0);
-    case SO_RCVLOWAT: return Bytes(1);
+    case SO_REUSEPORT: return OptionBytes(0);
+    case SO_RCVLOWAT: return OptionBytes(1);
     default: return Error(ENOPROTOOPT);
     }
 }

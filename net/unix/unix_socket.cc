@@ -343,18 +343,7 @@ Result<SockAddr> UnixSocket::GetPeerName() {
 }
 
 Result<fs::InodeAttr> UnixSocket::Stat() {
-    fs::InodeAttr a;
-    a.dev = 0x8;  // sockfs's anonymous device
-    a.ino = m_ep->ino;
-    a.mode = S_IFSOCK | 0777;
-    a.nlink = 1;
-    a.blksize = 4096;
-    kernel::Task* task = kernel::Task::Current();
-    if (task) {
-        a.uid = task->creds().euid;
-        a.gid = task->creds().egid;
-    }
-    return a;
+    return SocketInodeAttr(m_ep->ino);
 }
 
 uint32_t UnixSocket::Readiness(uint32_t) {

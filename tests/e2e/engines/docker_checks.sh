@@ -6,23 +6,13 @@
 set -u
 moat=$(realpath "$1") check=$2
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
 fail() { echo "FAIL (docker $check): $*" >&2; exit 1; }
-install() {
-  command -v "$1" > /dev/null && return 0
-  [ "$(id -u)" = 0 ] || fail "$1 is missing and only root can install it"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" > /dev/null 2>&1 \
-    || { apt-get update -qq > /dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" > /dev/null 2>&1; } \
-    || fail "cannot install $2"
-}
-install dockerd docker.io
-install podman podman
+need dockerd docker.io
+need podman podman
 work=$(mktemp -d /tmp/moat-dk.XXXXXX)
 image=localhost/moat-e2e:latest
-if ! podman image exists "$image"; then
-  "$here/make_rootfs.sh" "$work/rootfs"
-  tar -C "$work/rootfs" -cf "$work/rootfs.tar" .
-  podman import -q "$work/rootfs.tar" "$image" > /dev/null || fail "podman import"
-fi
+test_image "$image"
 podman save -q --format docker-archive -o "$work/image.tar" "$image" || fail "podman save"
 "$moat" install --write --docker-config "$work/daemon.json" --podman-config "$work/containers.conf" \
   --containerd-config "$work/config.toml" > /dev/null || fail "moat install --write"

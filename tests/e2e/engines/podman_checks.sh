@@ -4,21 +4,11 @@
 set -u
 moat=$(realpath "$1") check=$2
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
 fail() { echo "FAIL (podman $check): $*" >&2; exit 1; }
-if ! command -v podman > /dev/null; then
-  [ "$(id -u)" = 0 ] || fail "podman is missing and only root can install it"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman > /dev/null 2>&1 \
-    || { apt-get update -qq > /dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman > /dev/null 2>&1; } \
-    || fail "cannot install podman"
-fi
+need podman podman
 image=localhost/moat-e2e:latest
-if ! podman image exists "$image"; then
-  work=$(mktemp -d)
-  "$here/make_rootfs.sh" "$work/rootfs"
-  tar -C "$work/rootfs" -cf "$work/rootfs.tar" .
-  podman import -q "$work/rootfs.tar" "$image" > /dev/null || fail "podman import"
-  rm -rf "$work"
-fi
+test_image "$image"
 P() { podman --runtime "$moat" "$@"; }
 name=moat-e2e-$check-$$
 trap 'podman --runtime "$moat" rm -f "$name" > /dev/null 2>&1' EXIT
