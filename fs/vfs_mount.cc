@@ -26,7 +26,8 @@ int MountFlagsOf(uint64_t flags) {
 }
 
 // A size option: N, Nk, Nm, Ng or N% of memory, as tmpfs takes it.
-Result<uint64_t> ParseSize(std::string_view v) {
+// `ram`: what a size in % is a share of (the sandbox's RAM).
+Result<uint64_t> ParseSize(std::string_view v, uint64_t ram) {
     uint64_t n = 0;
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
     if (ec != std::errc() || end == v.data())
@@ -40,7 +41,7 @@ Result<uint64_t> ParseSize(std::string_view v) {
     case 'k': case 'K': return n << 10;
     case 'm': case 'M': return n << 20;
     case 'g': case 'G': return n << 30;
-    case '%': return static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * 4096 / 100 * n;
+    case '%': return ram / 100 * n;
     default: return Error(EINVAL);
     }
 }
@@ -54,7 +55,7 @@ Result<uint32_t> ParseNumber(std::string_view v, int base) {
 }
 
 // tmpfs's options: size, nr_inodes, mode, uid, gid (comma separated).
-Result<TmpfsOptions> ParseTmpfsOptions(const std::string& data) {
+Result<TmpfsOptions> ParseTmpfsOptions(const std::string& data, uint64_t ram) {
     TmpfsOptions o;
     size_t pos = 0;
     while (pos <= data.size()) {
@@ -67,9 +68,9 @@ Result<TmpfsOptions> ParseTmpfsOptions(const std::string& data) {
         std::string_view key = opt.substr(0, eq);
         std::string_view val = eq == std::string_view::npos ? std::string_view() : opt.substr(eq + 1);
         if (key == "size")
-            o.size_limit = TRY(ParseSize(val));
+            o.size_limit = TRY(ParseSize(val, ram));
         else if (key == "nr_inodes")
-            o.max_inodes = TRY(ParseSize(val));
+            o.max_inodes = TRY(ParseSize(val, ram / 4096));
         else if (key == "mode")
             o.root_mode = TRY(ParseNumber(val, 8)) & 07777;
         else if (key == "uid")
@@ -120,7 +121,7 @@ Result<void> Vfs::PerformMount(const FsCaller& caller, const VfsPath& root, cons
     std::shared_ptr<FileSystem> fs;
     std::shared_ptr<Inode> fs_root;
     if (fstype == "tmpfs") {
-        TmpfsOptions o = TRY(ParseTmpfsOptions(data));
+        TmpfsOptions o = TRY(ParseTmpfsOptions(data, mm::SandboxRamBytes(memory_file())));
         o.memory_file = memory_file();
         auto tmp = TmpfsFileSystem::Create(o);
         fs_root = TRY(tmp->MakeRootInode());

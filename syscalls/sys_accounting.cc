@@ -73,17 +73,15 @@ SyscallResult sys_times(kernel::Task& t, const SyscallArgs& a) {
     return static_cast<uint64_t>(now.tv_sec) * 100 + static_cast<uint64_t>(now.tv_nsec) / 10000000;
 }
 
-// Implements Linux sysinfo(2): the sandbox's uptime and process count; memory figures are
-// the host's until memory limits land (#7).
+// Implements Linux sysinfo(2): the sandbox's uptime, process count and RAM (the memory
+// file's view: --memory-limit when set, the host's total otherwise).
 SyscallResult sys_sysinfo(kernel::Task& t, const SyscallArgs& a) {
-    struct sysinfo host{};
-    ::sysinfo(&host);
     struct sysinfo info{};
     auto up = TRY(t.kernel().timekeeper().Now(CLOCK_BOOTTIME));
     info.uptime = up.tv_sec;
-    info.totalram = host.totalram;
-    info.freeram = host.freeram;
-    info.mem_unit = host.mem_unit;
+    info.totalram = t.kernel().memory_file().ram_bytes();
+    info.freeram = t.kernel().memory_file().free_ram_bytes();
+    info.mem_unit = 1;
     info.procs = static_cast<unsigned short>(t.kernel().task_count());
     TRY(t.mm().CopyOutObject(arg_addr(a, 0), info));
     return 0;

@@ -1,9 +1,9 @@
 // /proc/{meminfo,cpuinfo,stat,uptime,loadavg,version,filesystems}.
 //
 // Where the figures come from:
-//  - memory: MemTotal is the host's physical memory (sysinfo(2) in the sentry; no memory
-//    limit is configured yet); "used" is the sandbox's memory file (every frame of anonymous
-//    memory, tmpfs and page cache), so MemFree/MemAvailable = MemTotal - that.
+//  - memory: MemTotal is MemoryFile::ram_bytes() (the host's physical memory, or
+//    --memory-limit when smaller); "used" is the sandbox's memory file (every frame of
+//    anonymous memory, tmpfs and page cache), so MemFree/MemAvailable = MemTotal - that.
 //  - CPUs: kernel::SandboxCpuCount() (the CPUs the sentry may run on: the host's, or --cpus).
 //  - time: the sandbox's CLOCK_BOOTTIME (the clock apps read), so uptime, btime and each
 //    process's starttime agree with clock_gettime and sysinfo.
@@ -22,7 +22,6 @@
 
 #include <fmt/format.h>
 
-#include <sys/sysinfo.h>
 #include <sys/utsname.h>
 
 namespace moat::fs::proc {
@@ -71,11 +70,9 @@ SandboxLoad LoadOf(kernel::Kernel& k) {
 }
 
 Result<std::string> Meminfo(kernel::Kernel& k) {
-    struct sysinfo host {};
-    ::sysinfo(&host);
-    uint64_t total_kb = static_cast<uint64_t>(host.totalram) * host.mem_unit / 1024;
-    uint64_t used_kb = k.memory_file().frames_in_use() * 4;
-    uint64_t free_kb = total_kb > used_kb ? total_kb - used_kb : 0;
+    uint64_t total_kb = k.memory_file().ram_bytes() / 1024;
+    uint64_t free_kb = k.memory_file().free_ram_bytes() / 1024;
+    uint64_t used_kb = total_kb - free_kb;
     auto line = [](const char* name, uint64_t kb) { return fmt::format("{:<16}{:>8} kB\n", name, kb); };
     std::string out;
     out += line("MemTotal:", total_kb);

@@ -79,7 +79,7 @@ Result<FsStatistics> TmpfsFileSystem::StatFs() {
     FsStatistics st;
     st.type = 0x01021994;  // TMPFS_MAGIC
     // Unlimited: what Linux's default (half of memory) would show.
-    uint64_t total = u.total_blocks ? u.total_blocks : static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) / 2;
+    uint64_t total = u.total_blocks ? u.total_blocks : mm::SandboxRamBytes(memory_file()) / mm::kPageSize / 2;
     st.blocks = total;
     st.blocks_free = st.blocks_avail = total > u.used_blocks ? total - u.used_blocks : 0;
     uint64_t inodes = u.total_inodes ? u.total_inodes : total;

@@ -61,7 +61,7 @@ void PtraceContext::Interrupt() {
 
 Result<void> PtraceContext::Enter(PtraceAddressSpace& as) {
     pid_t tid = TRY(as.stub()->CloneThread());
-    // The new thread is parked in pause(), untraced. From here on only this host thread
+    // The new thread is parked in poll(), untraced. From here on only this host thread
     // touches it.
     if (::ptrace(PTRACE_SEIZE, tid, nullptr, kTraceOptions) < 0 ||
         ::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) < 0) {

@@ -94,7 +94,8 @@ moat_stub_syscall:
     int3
 
 // Clone site: the parent traps with the child's tid in rax; the child (rax == 0) parks in
-// pause() untraced until its context's host thread seizes it.
+// poll(NULL, 0, -1) untraced until its context's host thread seizes it (poll rather than
+// pause: the sentry's host filter already allows poll).
     .balign 16
     .globl moat_stub_clone
     .hidden moat_stub_clone
@@ -103,7 +104,10 @@ moat_stub_clone:
     test %rax, %rax
     jz 2f
     int3
-2:  mov $__NR_pause, %eax
+2:  mov $__NR_poll, %eax
+    xor %edi, %edi
+    xor %esi, %esi
+    mov $-1, %edx
     syscall
     jmp 2b
 

@@ -28,7 +28,7 @@ inline uint64_t SiteAddress(const char* label) {
 }
 // `syscall; int3`: the tracer regains control with the result in rax, rip = site + 3.
 inline uint64_t SyscallSite() { return SiteAddress(moat_stub_syscall); }
-// `syscall; test; jz; int3` for the parent, pause() loop for the new thread.
+// `syscall; test; jz; int3` for the parent, poll(NULL, 0, -1) loop for the new thread.
 inline uint64_t CloneSite() { return SiteAddress(moat_stub_clone); }
 
 }  // namespace moat::platform::stub

@@ -6,6 +6,7 @@
 
 #include <sched.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/rseq.h>
 #include <sys/ptrace.h>
@@ -63,8 +64,13 @@ constexpr uint64_t kThreadCloneFlags =
         if (sig != SIGKILL && sig != SIGSTOP)
             ::syscall(SYS_rt_sigaction, sig, &default_action, nullptr, sizeof(uint64_t));
     }
-    if (memory_fd != stub::kMemoryFd && ::syscall(SYS_dup2, memory_fd, stub::kMemoryFd) < 0)
-        die(122);
+    // The memory file to fd 3: with 3 closed, F_DUPFD's lowest free fd >= 3 is 3 (fcntl
+    // rather than dup2: the sentry's host filter, which a ptrace stub inherits, has fcntl).
+    if (memory_fd != stub::kMemoryFd) {
+        ::syscall(SYS_close, stub::kMemoryFd);
+        if (::syscall(SYS_fcntl, memory_fd, F_DUPFD, stub::kMemoryFd) != stub::kMemoryFd)
+            die(122);
+    }
     ::syscall(SYS_close_range, 0, stub::kMemoryFd - 1, 0);
     ::syscall(SYS_close_range, stub::kMemoryFd + 1, ~0U, 0);
     moat_stub_enter(stub::kBase, stub::kUserTop);

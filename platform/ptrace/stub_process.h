@@ -46,7 +46,7 @@ public:
 
     // Runs system call `nr` inside the stub; a negative result comes back as its errno.
     [[nodiscard]] Result<uint64_t> Syscall(long nr, const std::array<uint64_t, 6>& args);
-    // Adds a stub thread parked in pause(), traced by nobody; returns its tid.
+    // Adds a stub thread parked in poll(NULL, 0, -1), traced by nobody; returns its tid.
     [[nodiscard]] Result<pid_t> CloneThread();
     // A context has collected the exit of a thread CloneThread made.
     void ForgetThread(pid_t tid);

@@ -149,20 +149,8 @@ int RunDo(const DoOptions& opts) {
     // Still single-threaded here: a user namespace needs that.
     sandbox::ConfineOptions confine_opts;
     confine_opts.host_filter = !opts.no_host_filter;
-    // FIXME(#7): the OCI control socket (oci_control.h) binds a host path once the kernel
-    // exists and serves host sockets: until it is set up before the pivot and its calls are on
-    // the allowlist, an OCI sandbox keeps the host root and runs without the host filter.
-    if (!opts.control_socket.empty()) {
-        confine_opts.keep_root = true;
-        confine_opts.host_filter = false;
-    }
-    // --network=host stays in the host's network namespace. FIXME(#7): net/host's socket calls
-    // are not on the allowlist yet (kNetworkEntries in host_filter.cc is a start, untested),
-    // so host networking runs without the host filter.
-    if (opts.network == "host") {
-        confine_opts.host_network = true;
-        confine_opts.host_filter = false;
-    }
+    // --network=host stays in the host's network namespace (its socket calls join the list).
+    confine_opts.host_network = opts.network == "host";
     confine_opts.cpus = opts.cpus;
     confine_opts.log_filter = EnvSet("MOAT_HOST_FILTER_LOG");
     sandbox::Confinement confinement(confine_opts);
@@ -194,6 +182,15 @@ int RunDo(const DoOptions& opts) {
     auto network = opts.network == "host"
                        ? std::make_shared<net::Network>(net::NetworkMode::kHost, net::NetworkConfig::FromHost())
                        : std::make_shared<net::Network>(net::NetworkMode::kNone, net::NetworkConfig::LoopbackOnly());
+    // An OCI container's control socket is bound while its host path is still in reach.
+    std::unique_ptr<ControlServer> control;
+    if (!opts.control_socket.empty()) {
+        auto bound = ControlServer::Bind(opts.control_socket);
+        if (!bound.ok())
+            return Fail(fmt::format("control socket {}: {}", opts.control_socket, strerror(bound.error())));
+        control = bound.release_value();
+        confinement.AllowControlSocket(control->listen_fd(), ControlServer::kAcceptFlags, ControlServer::kRecvFlags);
+    }
     // The host tree is reachable only through the fds taken so far; then the sentry loses its
     // root, its capabilities and any way to gain new privileges, before the first stub forks.
     if (auto r = confinement.Seal(); !r.ok())
@@ -240,13 +237,8 @@ int RunDo(const DoOptions& opts) {
     if (EnvSet("MOAT_TEST_FORBIDDEN_SYSCALL"))
         ::syscall(SYS_acct, nullptr);  // tests/security: a call off the list must kill the sentry
     forwarder.Start(*kernel.value());
-    std::unique_ptr<ControlServer> control;
-    if (!opts.control_socket.empty()) {
-        auto started = ControlServer::Start(*kernel.value(), opts.control_socket);
-        if (!started.ok())
-            return Fail(fmt::format("control socket {}: {}", opts.control_socket, strerror(started.error())));
-        control = started.release_value();
-    }
+    if (control)
+        control->Serve(*kernel.value());
     auto status = kernel.value()->Run(init, fs::FdTable::CreateWithHostStdio());
     control.reset();
     forwarder.Stop();  // before the kernel it forwards to goes away

@@ -10,8 +10,12 @@ namespace moat::cli {
 
 int RunSyscalls(const SyscallsOptions& opts) {
     if (opts.host) {
-        // The default mode's list (no --network=host), one syscall per line; --verbose adds why.
-        for (const auto& e : sandbox::HostAllowlist(/*host_network=*/false)) {
+        // The default mode's list, one syscall per line; --verbose adds why. --oci adds what
+        // an OCI container's control socket needs, --network=host the host socket calls.
+        sandbox::HostFilterMode mode;
+        mode.control_socket = opts.oci;
+        mode.host_network = opts.network == "host";
+        for (const auto& e : sandbox::HostAllowlist(mode)) {
             if (opts.verbose)
                 fmt::print("{:<20} {}\n", e.name, e.reason);
             else

@@ -45,6 +45,8 @@ struct DoOptions {
 struct SyscallsOptions {
     bool host = false;
     bool verbose = false;  // with --host: each entry's reason
+    bool oci = false;      // with --host: an OCI container's list (control socket)
+    std::string network = "none";  // with --host: the list for this network mode
 };
 
 struct InstallOptions {

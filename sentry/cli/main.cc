@@ -55,6 +55,9 @@ int main(int argc, char** argv) {
     CLI::App* sys_cmd = app.add_subcommand("syscalls", "List the syscall table and each call's support level");
     sys_cmd->add_flag("--host", sys_opts.host, "List the host syscalls the sentry itself may make");
     sys_cmd->add_flag("-v,--verbose", sys_opts.verbose, "With --host: why each host syscall is allowed");
+    sys_cmd->add_flag("--oci", sys_opts.oci, "With --host: the list of an OCI container (its control socket too)");
+    sys_cmd->add_option("--network", sys_opts.network, "With --host: the list for this network mode (none or host)")
+        ->check(CLI::IsMember({"none", "host"}));
 
     moat::cli::InstallOptions install_opts;
     CLI::App* install_cmd = app.add_subcommand("install", "Print (or --write) docker, podman and containerd configuration for Moat");

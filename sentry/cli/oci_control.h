@@ -8,6 +8,8 @@
 #include "platform/base/result.h"
 #include "platform/base/unique_fd.h"
 
+#include <sys/socket.h>
+
 #include <memory>
 #include <mutex>
 #include <string>
@@ -20,18 +22,29 @@ class Kernel;
 
 namespace moat::cli {
 
+// Two steps, around the sentry's confinement (sentry/sandbox/confinement.h): Bind while the
+// host's paths are still in reach (before Seal's pivot_root), Serve once the kernel exists
+// (after LockDown: its host calls are accept4 on listen_fd() with kAcceptFlags and recvmsg
+// with kRecvFlags, which the host filter allows exactly).
 class ControlServer {
 public:
-    static Result<std::unique_ptr<ControlServer>> Start(kernel::Kernel& kernel, const std::string& path);
+    static constexpr int kAcceptFlags = SOCK_CLOEXEC;
+    static constexpr int kRecvFlags = MSG_CMSG_CLOEXEC;
+
+    static Result<std::unique_ptr<ControlServer>> Bind(const std::string& path);
+    void Serve(kernel::Kernel& kernel);
     ~ControlServer();  // stops accepting; waits for the exec'd processes' answers to go out
 
-private:
-    ControlServer(kernel::Kernel& kernel, std::string path, UniqueFd listen, UniqueFd stop);
-    void AcceptLoop();
-    void Serve(UniqueFd conn);
+    int listen_fd() const { return m_listen.get(); }
 
-    kernel::Kernel& m_kernel;
-    std::string m_path;
+private:
+    ControlServer(UniqueFd dir, std::string name, UniqueFd listen, UniqueFd stop);
+    void AcceptLoop();
+    void ServeSession(UniqueFd conn);
+
+    kernel::Kernel* m_kernel = nullptr;
+    UniqueFd m_dir;  // the state directory (O_PATH): unlinking the socket after the pivot
+    std::string m_name;
     UniqueFd m_listen;
     UniqueFd m_stop;  // an eventfd: the destructor's wake-up for AcceptLoop
     std::thread m_acceptor;

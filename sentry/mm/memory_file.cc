@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <sys/mman.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +16,17 @@
 #include <cstring>
 
 namespace moat::mm {
+
+namespace {
+
+uint64_t HostRamBytes() {
+    struct sysinfo host {};
+    return ::sysinfo(&host) == 0 ? uint64_t{host.totalram} * host.mem_unit : 0;
+}
+
+}  // namespace
+
+uint64_t SandboxRamBytes(const MemoryFile* mf) { return mf ? mf->ram_bytes() : HostRamBytes(); }
 
 Result<std::unique_ptr<MemoryFile>> MemoryFile::Create(uint64_t capacity) {
     if (capacity == 0 || !IsPageAligned(capacity))
@@ -32,6 +44,8 @@ Result<std::unique_ptr<MemoryFile>> MemoryFile::Create(uint64_t capacity) {
     mf->m_fd = std::move(fd);
     mf->m_mapping = HostMapping(p, capacity);
     mf->m_capacity = capacity;
+    uint64_t host_ram = HostRamBytes();
+    mf->m_ram_bytes = host_ram ? std::min(host_ram, capacity) : capacity;
     return mf;
 }
 
@@ -183,6 +197,11 @@ uint32_t MemoryFile::RefCount(uint64_t offset) const {
 uint64_t MemoryFile::frames_in_use() const {
     std::lock_guard lock(m_lock);
     return m_in_use;
+}
+
+uint64_t MemoryFile::free_ram_bytes() const {
+    uint64_t used = frames_in_use() * kPageSize;
+    return m_ram_bytes > used ? m_ram_bytes - used : 0;
 }
 
 uint64_t MemoryFile::dirty_frames() const {

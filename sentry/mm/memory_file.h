@@ -51,6 +51,12 @@ public:
     uint64_t frames_in_use() const;
     uint64_t dirty_frames() const;
 
+    // The sandbox's RAM as sysinfo(2) and /proc/meminfo report it: the host's physical
+    // memory (read once, at Create: the host filter has no sysinfo) or, when smaller, the
+    // file's capacity (--memory-limit); free is what the sandbox has not used of it.
+    uint64_t ram_bytes() const { return m_ram_bytes; }
+    uint64_t free_ram_bytes() const;
+
 private:
     using Runs = std::vector<std::pair<uint64_t, uint64_t>>;  // (first frame, count), sorted
     MemoryFile() = default;
@@ -62,6 +68,7 @@ private:
     UniqueFd m_fd;
     HostMapping m_mapping;
     uint64_t m_capacity = 0;
+    uint64_t m_ram_bytes = 0;
     mutable std::mutex m_lock;
     std::vector<uint32_t> m_refs;                          // guarded by m_lock, per frame
     Runs m_free;                                           // guarded by m_lock: punched (zero) runs
@@ -70,5 +77,9 @@ private:
     uint64_t m_next_frame = 0;                             // guarded by m_lock: bump pointer
     uint64_t m_in_use = 0;                                 // guarded by m_lock
 };
+
+// `mf`'s ram_bytes(), or the host's physical memory where there is no memory file (unit
+// tests of filesystems built without one).
+uint64_t SandboxRamBytes(const MemoryFile* mf);
 
 }  // namespace moat::mm

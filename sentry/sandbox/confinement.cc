@@ -26,8 +26,7 @@ Result<void> Confinement::EnterNamespaces() {
 }
 
 Result<void> Confinement::Seal() {
-    if (!m_opts.keep_root)
-        TRY(PivotToEmptyRoot());
+    TRY(PivotToEmptyRoot());
     TRY(LimitResources());
     TRY(DropCapabilities());
     TRY(SetNoNewPrivs());
@@ -38,7 +37,11 @@ Result<void> Confinement::LockDown() {
     if (!m_opts.host_filter)
         return {};
     HostFilterOptions filter;
-    filter.host_network = m_opts.host_network;
+    filter.mode.host_network = m_opts.host_network;
+    filter.mode.control_socket = m_control_fd >= 0;
+    filter.control_fd = m_control_fd;
+    filter.control_accept_flags = m_control_accept_flags;
+    filter.control_recv_flags = m_control_recv_flags;
     filter.mapped_fds = m_mapped_fds;
     filter.log = m_opts.log_filter;
     return InstallHostFilter(filter);

@@ -32,8 +32,6 @@ struct ConfineOptions {
     bool host_network = false;
     // --no-host-filter (debugging): skip step 3.
     bool host_filter = true;
-    // Skip the pivot_root of step 2 (the OCI runtime's control socket still needs host paths).
-    bool keep_root = false;
     // --cpus: the sentry, its threads and its stubs run on this many host CPUs (0 = all).
     unsigned cpus = 0;
     // Debugging (MOAT_HOST_FILTER_LOG=1 in the environment): a host call off the list is
@@ -53,6 +51,14 @@ public:
     // after LockDown: the memory file and the platform's own shared memory.
     void AllowMapping(int fd) { m_mapped_fds.push_back(fd); }
 
+    // An OCI container's control socket (bound before Seal): accept4 on `fd` with
+    // `accept_flags` and recvmsg with `recv_flags` are allowed after LockDown.
+    void AllowControlSocket(int fd, int accept_flags, int recv_flags) {
+        m_control_fd = fd;
+        m_control_accept_flags = accept_flags;
+        m_control_recv_flags = recv_flags;
+    }
+
     // Whether step 1 made a user namespace (rootless, or root without CAP_SYS_ADMIN).
     bool in_user_namespace() const { return m_user_namespace; }
 
@@ -60,6 +66,9 @@ private:
     ConfineOptions m_opts;
     bool m_user_namespace = false;
     std::vector<int> m_mapped_fds;
+    int m_control_fd = -1;
+    int m_control_accept_flags = 0;
+    int m_control_recv_flags = 0;
 };
 
 }  // namespace moat::sandbox

@@ -109,6 +109,15 @@ int AllowSocket(scmp_filter_ctx ctx, int nr, const HostFilterOptions&) {
     return rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, Low32Eq(0, AF_INET6));
 }
 
+int AllowControlAccept(scmp_filter_ctx ctx, int nr, const HostFilterOptions& opts) {
+    return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 2, Low32Eq(0, static_cast<uint32_t>(opts.control_fd)),
+                            Low32Eq(3, static_cast<uint32_t>(opts.control_accept_flags)));
+}
+
+int AllowControlRecv(scmp_filter_ctx ctx, int nr, const HostFilterOptions& opts) {
+    return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, Low32Eq(2, static_cast<uint32_t>(opts.control_recv_flags)));
+}
+
 // clang-format off
 const Entry kEntries[] = {
     // Memory.
@@ -141,8 +150,7 @@ const Entry kEntries[] = {
     {"fchmodat2", "HostIo::Chmod on writable binds (AT_EMPTY_PATH)", nullptr},
     {"fchownat", "HostIo::Chown on writable binds (AT_EMPTY_PATH)", nullptr},
     {"utimensat", "HostIo::SetTimes on writable binds", nullptr},
-    {"fsync", "HostIo::Fsync", nullptr},
-    {"fdatasync", "HostIo::Fsync(data_only)", nullptr},
+    {"fsync", "HostIo::Fsync (for fdatasync too: fsync does all it does)", nullptr},
     {"fgetxattr", "HostIo::GetXattr", nullptr},
     {"fsetxattr", "HostIo::SetXattr", nullptr},
     {"flistxattr", "HostIo::ListXattr", nullptr},
@@ -152,10 +160,11 @@ const Entry kEntries[] = {
     {"futex", "every mutex and condition variable; the systrap hand-off", nullptr},
     {"rseq", "glibc at every thread start; ptrace stubs unregistering it", nullptr},
     {"exit", "a sentry thread ending", nullptr},
+    {"restart_syscall", "the host restarting a sentry sleep (poll, futex, clock_nanosleep) after SIGSTOP/SIGCONT: moat pause/resume", nullptr},
     {"exit_group", "the sentry ending; a ptrace stub dying", nullptr},
     {"rt_sigprocmask", "signal masks of sentry threads and new stubs", nullptr},
     {"rt_sigaction", "ptrace stubs resetting every handler", nullptr},
-    {"poll", "the systrap stub monitor, host stdio readiness", nullptr},
+    {"poll", "the systrap stub monitor, host stdio readiness; a new ptrace stub thread parks in poll(NULL, 0, -1)", nullptr},
     {"clock_nanosleep", "timer threads and back-off sleeps", nullptr},
     {"sched_getaffinity", "the CPUs the sandbox may report (sched_getaffinity(2), glibc's CPU count)", nullptr},
     {"sched_yield", "spinning hand-offs", nullptr},
@@ -169,12 +178,10 @@ const Entry kEntries[] = {
     {"waitid", "reaping stubs (P_PIDFD)", nullptr},
     {"pidfd_open", "systrap: a pidfd per stub", nullptr},
     {"pidfd_send_signal", "systrap: killing a stub through its pidfd", nullptr},
-    {"pause", "ptrace stubs: a new stub thread parks until its tracer seizes it", nullptr},
     {"prctl", "ptrace stubs: PR_SET_PDEATHSIG only", AllowPrctl},
-    {"dup2", "ptrace stubs: the memory file to fd 3", nullptr},
     {"close_range", "ptrace stubs: closing every other fd", nullptr},
+    {"sysinfo", "glibc's qsort sizes its buffer by sysconf(_SC_PHYS_PAGES) (Capstone sorts its tables); MemoryFile's RAM figure, read once", nullptr},
     {"getrandom", "glibc and the loader's layout randomisation (AT_RANDOM, ASLR)", nullptr},
-    {"sysinfo", "the sandbox's sysinfo(2) and /proc/meminfo", nullptr},
 };
 
 // Refused with an errno instead of killing: callers that cope. Not on the allowlist.
@@ -184,38 +191,53 @@ const RefusedEntry kRefused[] = {
     {"set_robust_list", ENOSYS, "glibc at thread start; the sentry uses no robust mutexes"},
 };
 
+// The OCI control socket (sentry/cli/oci_control.h), bound before the pivot: `moat exec`.
+const Entry kControlEntries[] = {
+    {"accept4", "OCI control socket (moat exec): its listening fd only, SOCK_CLOEXEC", AllowControlAccept},
+    {"recvmsg", "OCI control socket: an exec request and its stdio fds (MSG_CMSG_CLOEXEC only)", AllowControlRecv},
+};
+
+// --network=host (net/host): the sandbox's sockets are host sockets in the sentry's network
+// namespace (the host's, or the one an OCI bundle names). accept4 and recvmsg are
+// unconstrained here (any socket), which covers the control socket too.
 const Entry kNetworkEntries[] = {
     {"socket", "--network=host: AF_INET and AF_INET6 only", AllowSocket},
-    {"connect", "--network=host", nullptr},
-    {"bind", "--network=host", nullptr},
-    {"listen", "--network=host", nullptr},
-    {"accept4", "--network=host", nullptr},
-    {"sendmsg", "--network=host", nullptr},
-    {"recvmsg", "--network=host", nullptr},
-    {"sendto", "--network=host", nullptr},
-    {"recvfrom", "--network=host", nullptr},
-    {"setsockopt", "--network=host", nullptr},
-    {"getsockopt", "--network=host", nullptr},
-    {"getsockname", "--network=host", nullptr},
-    {"getpeername", "--network=host", nullptr},
-    {"shutdown", "--network=host", nullptr},
+    {"connect", "--network=host: HostSocket::Connect", nullptr},
+    {"bind", "--network=host: HostSocket::Bind", nullptr},
+    {"listen", "--network=host: HostSocket::Listen", nullptr},
+    {"accept4", "--network=host: HostSocket::Accept (and the OCI control socket)", nullptr},
+    {"sendto", "--network=host: HostSocket::SendMsg", nullptr},
+    {"recvmsg", "--network=host: HostSocket::RecvMsg (and the OCI control socket)", nullptr},
+    {"setsockopt", "--network=host: socket options", nullptr},
+    {"getsockopt", "--network=host: socket options, SO_ERROR", nullptr},
+    {"getsockname", "--network=host: HostSocket::GetSockName", nullptr},
+    {"getpeername", "--network=host: HostSocket::GetPeerName", nullptr},
+    {"shutdown", "--network=host: HostSocket::Shutdown", nullptr},
+    {"epoll_create1", "--network=host: HostPoller (readiness of every host socket)", nullptr},
+    {"epoll_ctl", "--network=host: HostPoller", nullptr},
+    {"epoll_wait", "--network=host: HostPoller", nullptr},
+    {"eventfd2", "--network=host: HostPoller's wake-up", nullptr},
 };
 // clang-format on
 
 template <typename F>
-void ForEachEntry(bool host_network, F f) {
+void ForEachEntry(const HostFilterMode& mode, F f) {
     for (const Entry& e : kEntries)
         f(e);
-    if (host_network)
+    if (mode.host_network) {
         for (const Entry& e : kNetworkEntries)
             f(e);
+    } else if (mode.control_socket) {
+        for (const Entry& e : kControlEntries)
+            f(e);
+    }
 }
 
 }  // namespace
 
-std::vector<HostSyscall> HostAllowlist(bool host_network) {
+std::vector<HostSyscall> HostAllowlist(const HostFilterMode& mode) {
     std::vector<HostSyscall> list;
-    ForEachEntry(host_network, [&](const Entry& e) { list.push_back({e.name, e.reason}); });
+    ForEachEntry(mode, [&](const Entry& e) { list.push_back({e.name, e.reason}); });
     return list;
 }
 
@@ -237,7 +259,7 @@ Result<void> InstallHostFilter(const HostFilterOptions& opts) {
     int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
     for (const RefusedEntry& e : kRefused)
         rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ERRNO(static_cast<uint32_t>(e.err)), seccomp_syscall_resolve_name(e.name), 0);
-    ForEachEntry(opts.host_network, [&](const Entry& e) {
+    ForEachEntry(opts.mode, [&](const Entry& e) {
         if (rc)
             return;
         int nr = seccomp_syscall_resolve_name(e.name);

@@ -12,8 +12,19 @@
 
 namespace moat::sandbox {
 
+// Which calls beyond the base list the sentry's configuration needs.
+struct HostFilterMode {
+    bool host_network = false;    // --network=host (or an OCI bundle's network namespace)
+    bool control_socket = false;  // an OCI container's control socket (moat exec)
+};
+
 struct HostFilterOptions {
-    bool host_network = false;     // --network=host: the socket calls too
+    HostFilterMode mode;
+    // The OCI control socket's listening fd and the flags its accept4/recvmsg pass (only
+    // those are allowed when the mode has control_socket without host_network).
+    int control_fd = -1;
+    int control_accept_flags = 0;
+    int control_recv_flags = 0;
     std::vector<int> mapped_fds;   // fds mmap/fallocate may name (memory file, shared regions)
     // Debugging (MOAT_HOST_FILTER_LOG=1): a call outside the list is allowed and logged by
     // the host kernel (dmesg: "audit: type=1326 ... syscall=N") instead of killing the sentry.
@@ -27,7 +38,7 @@ struct HostSyscall {
 };
 
 // The allowlist, in the order `moat syscalls --host` prints it.
-std::vector<HostSyscall> HostAllowlist(bool host_network);
+std::vector<HostSyscall> HostAllowlist(const HostFilterMode& mode);
 
 // Calls that get an errno instead of a kill (glibc copes with their failure): not allowed,
 // listed by `moat syscalls --host --verbose`.
