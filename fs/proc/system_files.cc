@@ -1,8 +1,8 @@
 // /proc/{meminfo,cpuinfo,stat,uptime,loadavg,version,filesystems}.
 //
 // Where the figures come from:
-//  - memory: MemTotal is the host's physical memory (sysinfo(2) in the sentry; no memory
-//    limit is configured yet); "used" is the sandbox's memory file (every frame of anonymous
+//  - memory: MemTotal is the host's physical memory (sysinfo(2) in the sentry) or the
+//    sandbox's memory limit (--memory-limit, the memory file's capacity), the smaller; "used" is the sandbox's memory file (every frame of anonymous
 //    memory, tmpfs and page cache), so MemFree/MemAvailable = MemTotal - that.
 //  - CPUs: kernel::SandboxCpuCount() (the CPUs the sentry may run on: the host's, or --cpus).
 //  - time: the sandbox's CLOCK_BOOTTIME (the clock apps read), so uptime, btime and each
@@ -20,6 +20,7 @@
 #include "sentry/kernel/usage.h"
 #include "sentry/mm/memory_file.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 #include <sys/sysinfo.h>
@@ -73,7 +74,7 @@ SandboxLoad LoadOf(kernel::Kernel& k) {
 Result<std::string> Meminfo(kernel::Kernel& k) {
     struct sysinfo host {};
     ::sysinfo(&host);
-    uint64_t total_kb = static_cast<uint64_t>(host.totalram) * host.mem_unit / 1024;
+    uint64_t total_kb = std::min(static_cast<uint64_t>(host.totalram) * host.mem_unit, k.memory_file().capacity()) / 1024;
     uint64_t used_kb = k.memory_file().frames_in_use() * 4;
     uint64_t free_kb = total_kb > used_kb ? total_kb - used_kb : 0;
     auto line = [](const char* name, uint64_t kb) { return fmt::format("{:<16}{:>8} kB\n", name, kb); };
