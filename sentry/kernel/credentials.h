@@ -27,9 +27,6 @@ struct CapabilitySets {
     uint64_t ambient = 0;
 };
 
-// What a non-root process started by root holds after its exec: nothing but the bounding set.
-inline constexpr CapabilitySets kNoCapabilities{0, 0, 0, kAllCapabilities, 0};
-
 struct Credentials {
     uid_t ruid = 0, euid = 0, suid = 0, fsuid = 0;
     gid_t rgid = 0, egid = 0, sgid = 0, fsgid = 0;
