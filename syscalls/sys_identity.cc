@@ -94,9 +94,12 @@ namespace {
 // Linux's fs.nr_open default: the ceiling for RLIMIT_NOFILE.
 constexpr rlim_t kNrOpen = 1024 * 1024;
 
-Result<void> CheckNewLimit(int resource, const struct rlimit& lim) {
+// do_prlimit's checks: soft within hard, a raised hard limit needs CAP_SYS_RESOURCE.
+Result<void> CheckNewLimit(kernel::Task& t, int resource, const struct rlimit& lim) {
     if (lim.rlim_cur > lim.rlim_max)
         return Error(EINVAL);
+    if (lim.rlim_max > t.thread_group().rlimit(resource).rlim_max && !t.creds().HasCapability(CAP_SYS_RESOURCE))
+        return Error(EPERM);
     if (resource == RLIMIT_NOFILE && lim.rlim_max > kNrOpen)
         return Error(EPERM);
     return {};
@@ -114,7 +117,7 @@ SyscallResult sys_prlimit64(kernel::Task& t, const SyscallArgs& a) {
     struct rlimit new_lim{};
     if (a[2]) {
         new_lim = TRY(t.mm().CopyInObject<struct rlimit>(arg_addr(a, 2)));
-        TRY(CheckNewLimit(static_cast<int>(resource), new_lim));
+        TRY(CheckNewLimit(t, static_cast<int>(resource), new_lim));
     }
     if (a[3])
         TRY(t.mm().CopyOutObject(arg_addr(a, 3), t.thread_group().rlimit(static_cast<int>(resource))));
@@ -138,7 +141,7 @@ SyscallResult sys_setrlimit(kernel::Task& t, const SyscallArgs& a) {
     if (resource >= RLIM_NLIMITS)
         return Error(EINVAL);
     auto lim = TRY(t.mm().CopyInObject<struct rlimit>(arg_addr(a, 1)));
-    TRY(CheckNewLimit(static_cast<int>(resource), lim));
+    TRY(CheckNewLimit(t, static_cast<int>(resource), lim));
     t.thread_group().set_rlimit(static_cast<int>(resource), lim);
     return 0;
 }
