@@ -1,7 +1,8 @@
 // The Vfs's attribute operations: chmod, chown, truncate, utimensat and extended attributes,
 // with Linux's rules (fs/attr.c setattr_prepare, fs/open.c, fs/utimes.c, fs/xattr.c): write
 // access to the mount first (EROFS), then who may change what (EPERM), then permission
-// (EACCES). The sandbox's uid 0 holds CAP_CHOWN, CAP_FOWNER, CAP_FSETID and CAP_SYS_ADMIN.
+// (EACCES). Privilege is the caller's effective capabilities: CAP_CHOWN, CAP_FOWNER,
+// CAP_FSETID, CAP_SYS_ADMIN.
 
 #include "fs/vfs.h"
 #include "fs/inotify/notify.h"
@@ -13,8 +14,10 @@ namespace moat::fs {
 
 namespace {
 
-bool IsRoot(const FsCaller& c) { return !c.creds || c.creds->fsuid == 0; }
-bool IsOwner(const FsCaller& c, const InodeAttr& a) { return IsRoot(c) || c.creds->fsuid == a.uid; }
+// capable(cap) for the caller; the sentry itself (no creds) holds everything.
+bool Capable(const FsCaller& c, int cap) { return !c.creds || c.creds->HasCapability(cap); }
+// inode_owner_or_capable: the owner, or CAP_FOWNER.
+bool IsOwner(const FsCaller& c, const InodeAttr& a) { return Capable(c, CAP_FOWNER) || c.creds->fsuid == a.uid; }
 
 bool InGroup(const FsCaller& c, uint32_t gid) {
     if (!c.creds || c.creds->fsgid == gid)
@@ -48,11 +51,11 @@ Result<void> XattrPermission(const FsCaller& c, Inode& inode, const std::string&
     case XattrSpace::Unknown:
     case XattrSpace::System: return Error(EOPNOTSUPP);  // no POSIX ACLs here
     case XattrSpace::Trusted:
-        if (!IsRoot(c))
+        if (!Capable(c, CAP_SYS_ADMIN))
             return Error(write ? EPERM : ENODATA);
         return {};
     case XattrSpace::Security:
-        if (write && !IsRoot(c))
+        if (write && !Capable(c, CAP_SYS_ADMIN))
             return Error(EPERM);
         return {};
     case XattrSpace::User: break;
@@ -78,7 +81,7 @@ Result<void> Vfs::Chmod(const FsCaller& caller, const VfsPath& target, uint32_t 
     req.mask = SetAttrRequest::kMode;
     req.mode = mode & 07777;
     // Without CAP_FSETID, a set-group-ID bit for a group the caller is not in is dropped.
-    if (!IsRoot(caller) && !InGroup(caller, a.gid))
+    if (!Capable(caller, CAP_FSETID) && !InGroup(caller, a.gid))
         req.mode &= ~S_ISGID;
     TRY(inode.SetAttr(caller, req));
     NotifyPath(target, IN_ATTRIB);
@@ -92,13 +95,13 @@ Result<void> Vfs::Chown(const FsCaller& caller, const VfsPath& target, uint32_t 
     InodeAttr a = inode.CachedAttr();
     SetAttrRequest req;
     if (uid != static_cast<uint32_t>(-1)) {
-        if (!IsRoot(caller) && (caller.creds->fsuid != a.uid || uid != a.uid))
+        if (!Capable(caller, CAP_CHOWN) && (caller.creds->fsuid != a.uid || uid != a.uid))
             return Error(EPERM);
         req.mask |= SetAttrRequest::kUid;
         req.uid = uid;
     }
     if (gid != static_cast<uint32_t>(-1)) {
-        if (!IsRoot(caller) && (caller.creds->fsuid != a.uid || (!InGroup(caller, gid) && gid != a.gid)))
+        if (!Capable(caller, CAP_CHOWN) && (caller.creds->fsuid != a.uid || (!InGroup(caller, gid) && gid != a.gid)))
             return Error(EPERM);
         req.mask |= SetAttrRequest::kGid;
         req.gid = gid;
@@ -200,7 +203,7 @@ Result<std::vector<std::string>> Vfs::ListXattr(const FsCaller& caller, const Vf
     }
     std::vector<std::string> out;
     for (auto& n : *names)
-        if (SpaceOf(n) != XattrSpace::Trusted || IsRoot(caller))
+        if (SpaceOf(n) != XattrSpace::Trusted || Capable(caller, CAP_SYS_ADMIN))
             out.push_back(std::move(n));
     return out;
 }

@@ -20,7 +20,8 @@ namespace {
 
 uint32_t FsUid(const FsCaller& c) { return c.creds ? c.creds->fsuid : 0; }
 uint32_t FsGid(const FsCaller& c) { return c.creds ? c.creds->fsgid : 0; }
-bool IsRoot(const FsCaller& c) { return FsUid(c) == 0; }
+// capable(cap) for the caller; the sentry itself (no creds) holds everything.
+bool Capable(const FsCaller& c, int cap) { return !c.creds || c.creds->HasCapability(cap); }
 
 bool InGroup(const FsCaller& c, uint32_t gid) {
     if (!c.creds || c.creds->fsgid == gid)
@@ -32,9 +33,9 @@ bool InGroup(const FsCaller& c, uint32_t gid) {
 }
 
 // Linux's check_sticky: in a sticky directory only the file's owner, the directory's owner or
-// root may remove or rename an entry.
+// CAP_FOWNER may remove or rename an entry.
 bool StickyForbids(const FsCaller& c, const InodeAttr& dir, const InodeAttr& victim) {
-    if (!(dir.mode & S_ISVTX) || IsRoot(c))
+    if (!(dir.mode & S_ISVTX) || Capable(c, CAP_FOWNER))
         return false;
     return FsUid(c) != victim.uid && FsUid(c) != dir.uid;
 }
@@ -111,7 +112,7 @@ NewInode Vfs::NewInodeIn(const FsCaller& caller, const InodeAttr& dir, uint32_t 
     }
     // mode_strip_sgid: a group-executable set-group-ID file for a group the caller is not in.
     if (!S_ISDIR(n.mode) && (n.mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) && !InGroup(caller, n.gid) &&
-        !IsRoot(caller))
+        !Capable(caller, CAP_FSETID))
         n.mode &= ~S_ISGID;
     return n;
 }
@@ -151,7 +152,7 @@ Result<void> Vfs::Mknod(const FsCaller& caller, const VfsPath& root, const VfsPa
     TRY(PrepareCreate(walker, start, path, false));
     const VfsPath& dir = walker.dir();
     TRY(MayCreate(caller, dir));
-    if ((S_ISCHR(mode) || S_ISBLK(mode)) && !IsRoot(caller))
+    if ((S_ISCHR(mode) || S_ISBLK(mode)) && !Capable(caller, CAP_MKNOD))
         return Error(EPERM);  // CAP_MKNOD
     NewInode n = NewInodeIn(caller, dir.inode().CachedAttr(), mode & (S_IFMT | 07777));
     n.rdev = (S_ISCHR(mode) || S_ISBLK(mode)) ? dev : 0;
@@ -201,7 +202,7 @@ Result<void> Vfs::Link(const FsCaller& caller, const VfsPath& old, const VfsPath
     InodeAttr attr = inode.CachedAttr();
     // may_linkat with fs.protected_hardlinks = 1 (Debian's default): a non-owner needs a regular,
     // non-set-id file it may read and write.
-    if (!IsRoot(caller) && FsUid(caller) != attr.uid) {
+    if (!Capable(caller, CAP_FOWNER) && FsUid(caller) != attr.uid) {
         bool safe = S_ISREG(attr.mode) && !(attr.mode & S_ISUID) &&
                     (attr.mode & (S_ISGID | S_IXGRP)) != (S_ISGID | S_IXGRP) &&
                     CheckPermission(caller.creds, attr, kMayRead | kMayWrite).ok();
@@ -281,7 +282,7 @@ Result<void> Vfs::Rename(const FsCaller& caller, const VfsPath& root, const VfsP
     if ((flags & kRenameWhiteout) && (flags & kRenameExchange))
         return Error(EINVAL);
     if (flags & kRenameWhiteout)
-        return Error(IsRoot(caller) ? EINVAL : EPERM);  // no filesystem here makes whiteouts on request
+        return Error(Capable(caller, CAP_MKNOD) ? EINVAL : EPERM);  // no filesystem here makes whiteouts on request
     if (old_path.size() >= kPathMax || new_path.size() >= kPathMax)
         return Error(ENAMETOOLONG);
 

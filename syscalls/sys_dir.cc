@@ -151,7 +151,7 @@ SyscallResult sys_chroot(kernel::Task& task, const SyscallArgs& args) {
     std::string path = TRY(fs::CopyInPath(task, arg_addr(args, 0)));
     auto target = TRY(fs::ResolveAt(task, AT_FDCWD, path, fs::kWalkFollow | fs::kWalkDirectory, false));
     TRY(fs::CheckPermission(&task.creds(), target.path.inode().CachedAttr(), fs::kMayExec));
-    if (task.creds().euid != 0)
+    if (!task.creds().HasCapability(CAP_SYS_CHROOT))
         return Error(EPERM);
     task.fs_context().set_root(target.path);
     return 0;

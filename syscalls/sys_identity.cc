@@ -61,11 +61,11 @@ SyscallResult sys_uname(kernel::Task& t, const SyscallArgs& a) {
 }
 
 namespace {
-// sethostname / setdomainname: CAP_SYS_ADMIN over the UTS namespace (the sandbox's root
-// holds it), then at most __NEW_UTS_LEN bytes, then the copy (EFAULT). The host's names are
-// never touched: the names are the sandbox's own.
+// sethostname / setdomainname: CAP_SYS_ADMIN over the UTS namespace, then at most
+// __NEW_UTS_LEN bytes, then the copy (EFAULT). The host's names are never touched: the names
+// are the sandbox's own.
 Result<std::string> CopyInUtsName(kernel::Task& t, const SyscallArgs& a) {
-    if (t.creds().euid != 0)
+    if (!t.creds().HasCapability(CAP_SYS_ADMIN))
         return Error(EPERM);
     int len = arg_int(a, 1);
     if (len < 0 || len > 64)
@@ -94,9 +94,12 @@ namespace {
 // Linux's fs.nr_open default: the ceiling for RLIMIT_NOFILE.
 constexpr rlim_t kNrOpen = 1024 * 1024;
 
-Result<void> CheckNewLimit(int resource, const struct rlimit& lim) {
+// do_prlimit's checks: soft within hard, a raised hard limit needs CAP_SYS_RESOURCE.
+Result<void> CheckNewLimit(kernel::Task& t, int resource, const struct rlimit& lim) {
     if (lim.rlim_cur > lim.rlim_max)
         return Error(EINVAL);
+    if (lim.rlim_max > t.thread_group().rlimit(resource).rlim_max && !t.creds().HasCapability(CAP_SYS_RESOURCE))
+        return Error(EPERM);
     if (resource == RLIMIT_NOFILE && lim.rlim_max > kNrOpen)
         return Error(EPERM);
     return {};
@@ -114,7 +117,7 @@ SyscallResult sys_prlimit64(kernel::Task& t, const SyscallArgs& a) {
     struct rlimit new_lim{};
     if (a[2]) {
         new_lim = TRY(t.mm().CopyInObject<struct rlimit>(arg_addr(a, 2)));
-        TRY(CheckNewLimit(static_cast<int>(resource), new_lim));
+        TRY(CheckNewLimit(t, static_cast<int>(resource), new_lim));
     }
     if (a[3])
         TRY(t.mm().CopyOutObject(arg_addr(a, 3), t.thread_group().rlimit(static_cast<int>(resource))));
@@ -138,21 +141,33 @@ SyscallResult sys_setrlimit(kernel::Task& t, const SyscallArgs& a) {
     if (resource >= RLIM_NLIMITS)
         return Error(EINVAL);
     auto lim = TRY(t.mm().CopyInObject<struct rlimit>(arg_addr(a, 1)));
-    TRY(CheckNewLimit(static_cast<int>(resource), lim));
+    TRY(CheckNewLimit(t, static_cast<int>(resource), lim));
     t.thread_group().set_rlimit(static_cast<int>(resource), lim);
     return 0;
 }
 
 }  // namespace moat::syscalls
 
-// ---- Changing credentials: Linux's rules, with euid 0 standing for CAP_SETUID/CAP_SETGID ----
+// ---- Changing credentials: Linux's rules, CAP_SETUID / CAP_SETGID from the effective set, and
+// the capability sets following the uids (FixCapabilitiesAfterSetuid) ----
 
 namespace moat::syscalls {
 namespace {
 
 constexpr uint32_t kUnchanged = static_cast<uint32_t>(-1);
 
-bool Privileged(const kernel::Credentials& c) { return c.euid == 0; }
+bool MaySetUids(const kernel::Credentials& c) { return c.HasCapability(CAP_SETUID); }
+bool MaySetGids(const kernel::Credentials& c) { return c.HasCapability(CAP_SETGID); }
+
+// Runs `change` on the caller's credentials, then lets the capability sets follow the uids.
+template <typename Change>
+Result<void> ChangeUids(kernel::Task& t, Change change) {
+    auto& c = t.creds();
+    kernel::Credentials old = c;
+    TRY(change(c));
+    kernel::FixCapabilitiesAfterSetuid(c, old);
+    return {};
+}
 
 bool OneOf(uint32_t id, uint32_t a, uint32_t b, uint32_t c) { return id == a || id == b || id == c; }
 
@@ -227,49 +242,53 @@ uint64_t SetFs(Ids ids, bool privileged, uint32_t id) {
 
 // Implements Linux setuid(2).
 SyscallResult sys_setuid(kernel::Task& t, const SyscallArgs& a) {
-    auto& c = t.creds();
-    TRY(SetOne(UidRefs(c), Privileged(c), arg_uint(a, 0)));
+    TRY(ChangeUids(t, [&](kernel::Credentials& c) { return SetOne(UidRefs(c), MaySetUids(c), arg_uint(a, 0)); }));
     return 0;
 }
 // Implements Linux setgid(2).
 SyscallResult sys_setgid(kernel::Task& t, const SyscallArgs& a) {
     auto& c = t.creds();
-    TRY(SetOne(GidRefs(c), Privileged(c), arg_uint(a, 0)));
+    TRY(SetOne(GidRefs(c), MaySetGids(c), arg_uint(a, 0)));
     return 0;
 }
 // Implements Linux setreuid(2).
 SyscallResult sys_setreuid(kernel::Task& t, const SyscallArgs& a) {
-    auto& c = t.creds();
-    TRY(SetRe(UidRefs(c), Privileged(c), arg_uint(a, 0), arg_uint(a, 1)));
+    TRY(ChangeUids(t, [&](kernel::Credentials& c) {
+        return SetRe(UidRefs(c), MaySetUids(c), arg_uint(a, 0), arg_uint(a, 1));
+    }));
     return 0;
 }
 // Implements Linux setregid(2).
 SyscallResult sys_setregid(kernel::Task& t, const SyscallArgs& a) {
     auto& c = t.creds();
-    TRY(SetRe(GidRefs(c), Privileged(c), arg_uint(a, 0), arg_uint(a, 1)));
+    TRY(SetRe(GidRefs(c), MaySetGids(c), arg_uint(a, 0), arg_uint(a, 1)));
     return 0;
 }
 // Implements Linux setresuid(2).
 SyscallResult sys_setresuid(kernel::Task& t, const SyscallArgs& a) {
-    auto& c = t.creds();
-    TRY(SetRes(UidRefs(c), Privileged(c), arg_uint(a, 0), arg_uint(a, 1), arg_uint(a, 2)));
+    TRY(ChangeUids(t, [&](kernel::Credentials& c) {
+        return SetRes(UidRefs(c), MaySetUids(c), arg_uint(a, 0), arg_uint(a, 1), arg_uint(a, 2));
+    }));
     return 0;
 }
 // Implements Linux setresgid(2).
 SyscallResult sys_setresgid(kernel::Task& t, const SyscallArgs& a) {
     auto& c = t.creds();
-    TRY(SetRes(GidRefs(c), Privileged(c), arg_uint(a, 0), arg_uint(a, 1), arg_uint(a, 2)));
+    TRY(SetRes(GidRefs(c), MaySetGids(c), arg_uint(a, 0), arg_uint(a, 1), arg_uint(a, 2)));
     return 0;
 }
 // Implements Linux setfsuid(2): returns the previous fsuid, never an error.
 SyscallResult sys_setfsuid(kernel::Task& t, const SyscallArgs& a) {
     auto& c = t.creds();
-    return SetFs(UidRefs(c), Privileged(c), arg_uint(a, 0));
+    kernel::Credentials old = c;
+    uint64_t previous = SetFs(UidRefs(c), MaySetUids(c), arg_uint(a, 0));
+    kernel::FixCapabilitiesAfterSetuid(c, old);
+    return previous;
 }
 // Implements Linux setfsgid(2).
 SyscallResult sys_setfsgid(kernel::Task& t, const SyscallArgs& a) {
     auto& c = t.creds();
-    return SetFs(GidRefs(c), Privileged(c), arg_uint(a, 0));
+    return SetFs(GidRefs(c), MaySetGids(c), arg_uint(a, 0));
 }
 
 // Implements Linux setgroups(2).
@@ -278,72 +297,12 @@ SyscallResult sys_setgroups(kernel::Task& t, const SyscallArgs& a) {
     int size = arg_int(a, 0);
     if (size < 0 || size > kNgroupsMax)
         return Error(EINVAL);
-    if (!Privileged(t.creds()))
+    if (!MaySetGids(t.creds()))
         return Error(EPERM);
     std::vector<gid_t> groups(static_cast<size_t>(size));
     if (size)
         TRY(t.mm().CopyIn(arg_addr(a, 1), groups.data(), groups.size() * sizeof(gid_t)));
     t.creds().groups = std::move(groups);
-    return 0;
-}
-
-namespace {
-constexpr uint32_t kCapV1 = 0x19980330, kCapV2 = 0x20071026, kCapV3 = 0x20080522;
-constexpr uint64_t kAllCaps = (1ull << 41) - 1;  // CAP_CHOWN .. CAP_CHECKPOINT_RESTORE
-
-struct CapHeader {
-    uint32_t version;
-    int32_t pid;
-};
-struct CapData {
-    uint32_t effective, permitted, inheritable;
-};
-
-Result<int> CheckCapHeader(kernel::Task& t, mm::UserAddr hdr_addr, CapHeader& hdr) {
-    hdr = TRY(t.mm().CopyInObject<CapHeader>(hdr_addr));
-    if (hdr.version != kCapV1 && hdr.version != kCapV2 && hdr.version != kCapV3) {
-        hdr.version = kCapV3;
-        TRY(t.mm().CopyOutObject(hdr_addr, hdr));
-        return Error(EINVAL);
-    }
-    if (hdr.pid < 0)
-        return Error(EINVAL);
-    return hdr.version == kCapV1 ? 1 : 2;
-}
-}  // namespace
-
-// Implements Linux capget(2): the sandbox's root has every capability, others none.
-// FIXME(#7): real capability sets once hardening models them.
-SyscallResult sys_capget(kernel::Task& t, const SyscallArgs& a) {
-    CapHeader hdr;
-    int words = TRY(CheckCapHeader(t, arg_addr(a, 0), hdr));
-    if (hdr.pid != 0 && hdr.pid != t.tid())
-        return Error(ESRCH);
-    if (!a[1])
-        return 0;
-    uint64_t caps = t.creds().euid == 0 ? kAllCaps : 0;
-    CapData data[2] = {};
-    for (int i = 0; i < words; ++i) {
-        data[i].effective = data[i].permitted = static_cast<uint32_t>(caps >> (32 * i));
-    }
-    TRY(t.mm().CopyOut(arg_addr(a, 1), data, sizeof(CapData) * static_cast<size_t>(words)));
-    return 0;
-}
-
-// Implements Linux capset(2) for the caller: sets within the permitted set are accepted.
-SyscallResult sys_capset(kernel::Task& t, const SyscallArgs& a) {
-    CapHeader hdr;
-    int words = TRY(CheckCapHeader(t, arg_addr(a, 0), hdr));
-    if (hdr.pid != 0 && hdr.pid != t.tid())
-        return Error(EPERM);
-    CapData data[2] = {};
-    TRY(t.mm().CopyIn(arg_addr(a, 1), data, sizeof(CapData) * static_cast<size_t>(words)));
-    uint64_t permitted = t.creds().euid == 0 ? kAllCaps : 0;
-    for (int i = 0; i < words; ++i) {
-        uint32_t allowed = static_cast<uint32_t>(permitted >> (32 * i));
-        if ((data[i].permitted & ~allowed) || (data[i].effective & ~data[i].permitted))
-            return Error(EPERM);
-    }
     return 0;
 }
 

@@ -21,8 +21,7 @@ Result<std::string> CopyInOptionalString(kernel::Task& task, mm::UserAddr addr, 
     return task.mm().CopyInString(addr, max);
 }
 
-// CAP_SYS_ADMIN: the sandbox's root holds it.
-bool MayMount(kernel::Task& task) { return task.creds().euid == 0; }
+bool MayMount(kernel::Task& task) { return task.creds().HasCapability(CAP_SYS_ADMIN); }
 
 }  // namespace
 

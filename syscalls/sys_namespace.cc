@@ -53,8 +53,8 @@ SyscallResult DoLinkat(kernel::Task& task, int old_dirfd, mm::UserAddr old_addr,
     if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
         return Error(EINVAL);
     std::string old_path = TRY(fs::CopyInPath(task, old_addr));
-    // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH: the sandbox's root has it.
-    const bool empty_ok = (flags & AT_EMPTY_PATH) && task.creds().euid == 0;
+    // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH.
+    const bool empty_ok = (flags & AT_EMPTY_PATH) && task.creds().HasCapability(CAP_DAC_READ_SEARCH);
     auto old = TRY(fs::ResolveAt(task, old_dirfd, old_path, (flags & AT_SYMLINK_FOLLOW) ? fs::kWalkFollow : 0u,
                                  empty_ok));
     if (!old.path.valid())

@@ -6,6 +6,7 @@
 #include "sentry/kernel/task.h"
 #include "sentry/kernel/thread_group.h"
 #include "sentry/mm/memory_manager.h"
+#include "syscalls/capability_prctl.h"
 #include "syscalls/handlers.h"
 
 #include <asm/prctl.h>
@@ -98,7 +99,8 @@ SyscallResult sys_arch_prctl(kernel::Task& t, const SyscallArgs& a) {
     }
 }
 
-// Implements Linux prctl(2): the name, dumpable and no_new_privs; the rest arrives with #3.
+// Implements Linux prctl(2): the name, dumpable, subreaper, pdeathsig, and the capability
+// options (capability_prctl.h); the rest arrives with #3.
 SyscallResult sys_prctl(kernel::Task& t, const SyscallArgs& a) {
     switch (arg_int(a, 0)) {
     case PR_SET_NAME: {
@@ -122,10 +124,6 @@ SyscallResult sys_prctl(kernel::Task& t, const SyscallArgs& a) {
         return 1;
     case PR_SET_DUMPABLE:
         return a[1] <= 1 ? SyscallResult(0) : SyscallResult(Error(EINVAL));
-    case PR_SET_NO_NEW_PRIVS:
-        return (a[1] == 1 && !a[2] && !a[3] && !a[4]) ? SyscallResult(0) : SyscallResult(Error(EINVAL));
-    case PR_GET_NO_NEW_PRIVS:
-        return 0;
     case PR_SET_CHILD_SUBREAPER:
         t.kernel().processes().SetChildSubreaper(t.thread_group(), a[1] != 0);
         return 0;
@@ -140,9 +138,10 @@ SyscallResult sys_prctl(kernel::Task& t, const SyscallArgs& a) {
     case PR_GET_PDEATHSIG:
         TRY(t.mm().CopyOutObject<int>(arg_addr(a, 1), t.pdeathsig));
         return 0;
-    case PR_CAPBSET_READ:
-        return a[1] <= 40 ? SyscallResult(1) : SyscallResult(Error(EINVAL));
     default:
+        // Capabilities, keepcaps and no_new_privs: sys_capability.cc.
+        if (auto r = CapabilityPrctl(t, a))
+            return *r;
         return Error(EINVAL);
     }
 }

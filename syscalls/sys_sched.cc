@@ -53,8 +53,7 @@ Result<Target> FindTarget(kernel::Task& t, pid_t pid) {
     return Target{std::move(found), raw};
 }
 
-// CAP_SYS_NICE: the sandbox's root has it.
-bool CanNice(kernel::Task& t) { return t.creds().euid == 0; }
+bool CanNice(kernel::Task& t) { return t.creds().HasCapability(CAP_SYS_NICE); }
 
 // Linux's __sched_setscheduler checks and the update. policy -1: keep it (sched_setparam).
 Result<void> SetScheduler(kernel::Task& caller, kernel::Task& target, int policy, uint32_t priority) {

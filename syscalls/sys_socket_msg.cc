@@ -28,14 +28,13 @@ constexpr size_t kScmMaxFd = 253;
 // net.core.optmem_max: the most control data one sendmsg may carry.
 constexpr uint64_t kOptMemMax = 131072;
 
-// scm_check_creds: a task may claim its own pid and ids; root (all capabilities in the
-// sandbox) any existing pid and any ids.
+// scm_check_creds: a task may claim its own pid and ids; with CAP_SYS_ADMIN any pid, with
+// CAP_SETUID / CAP_SETGID any uid / gid.
 Result<net::Ucred> CheckCreds(kernel::Task& task, const ucred& c) {
     const auto& cr = task.creds();
-    bool capable = cr.euid == 0;
-    bool pid_ok = c.pid == task.pid() || capable;
-    bool uid_ok = c.uid == cr.ruid || c.uid == cr.euid || c.uid == cr.suid || capable;
-    bool gid_ok = c.gid == cr.rgid || c.gid == cr.egid || c.gid == cr.sgid || capable;
+    bool pid_ok = c.pid == task.pid() || cr.HasCapability(CAP_SYS_ADMIN);
+    bool uid_ok = c.uid == cr.ruid || c.uid == cr.euid || c.uid == cr.suid || cr.HasCapability(CAP_SETUID);
+    bool gid_ok = c.gid == cr.rgid || c.gid == cr.egid || c.gid == cr.sgid || cr.HasCapability(CAP_SETGID);
     if (!pid_ok || !uid_ok || !gid_ok)
         return Error(EPERM);
     if (!task.kernel().FindThreadGroup(c.pid))

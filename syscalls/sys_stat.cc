@@ -79,6 +79,9 @@ SyscallResult DoAccess(kernel::Task& task, int dirfd, mm::UserAddr path_addr, in
     if (!(flags & AT_EACCESS)) {
         creds.fsuid = creds.ruid;
         creds.fsgid = creds.rgid;
+        // do_faccessat: a real uid 0 checks with its permitted set, any other without
+        // capabilities.
+        creds.caps.effective = creds.ruid == 0 ? creds.caps.permitted : 0;
     }
     fs::FsCaller caller{&creds, &task};
     unsigned walk = (flags & AT_SYMLINK_NOFOLLOW) ? 0u : static_cast<unsigned>(fs::kWalkFollow);

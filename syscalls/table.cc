@@ -77,7 +77,7 @@ constexpr Note kNotes[] = {
     {"renameat2", Support::Partial, "RENAME_WHITEOUT refused"},
     {"mknodat", Support::Partial, "device nodes open the sandbox's own devices only (ENXIO otherwise)"},
     {"mknod", Support::Partial, "device nodes open the sandbox's own devices only (ENXIO otherwise)"},
-    {"prctl", Support::Partial, "PR_SET_NAME/PR_GET_NAME, subreaper, pdeathsig and a few flags"},
+    {"prctl", Support::Partial, "PR_SET_NAME/PR_GET_NAME, subreaper, pdeathsig, capability sets, keepcaps, no_new_privs"},
     {"clone", Support::Partial, "no namespaces (EPERM) or pidfds (EINVAL)"},
     {"clone3", Support::Partial, "no namespaces (EPERM), pidfds, set_tid or cgroups"},
     {"futex", Support::Partial, "PI futexes follow the owner-TID protocol without priority inheritance"},

@@ -21,8 +21,6 @@ namespace moat::fs::proc {
 namespace {
 
 constexpr uint64_t kPageKb = 4;
-// Linux's CAP_LAST_CAP (6.x): the full capability set is bits 0..40.
-constexpr uint64_t kFullCaps = (1ull << 41) - 1;
 
 char StateOf(const FsCaller& caller, const ProcessRef& p) {
     if (!p.task || p.group->zombie)
@@ -230,14 +228,14 @@ Result<std::string> StatusText(const FsCaller& caller, const ProcessRef& p, bool
     out += fmt::format("SigQ:\t0/{}\nSigPnd:\t{}\nShdPnd:\t{}\nSigBlk:\t{}\nSigIgn:\t{}\nSigCgt:\t{}\n", sigq.rlim_cur,
                        HexMask(sig.pending), HexMask(sig.shared_pending), HexMask(sig.blocked),
                        HexMask(sig.ignored), HexMask(sig.caught));
-    uint64_t caps = creds.euid == 0 ? kFullCaps : 0;
-    out += fmt::format("CapInh:\t{}\nCapPrm:\t{}\nCapEff:\t{}\nCapBnd:\t{}\nCapAmb:\t{}\n", HexMask(0), HexMask(caps),
-                       HexMask(caps), HexMask(kFullCaps), HexMask(0));
+    const kernel::CapabilitySets& caps = creds.caps;
+    out += fmt::format("CapInh:\t{}\nCapPrm:\t{}\nCapEff:\t{}\nCapBnd:\t{}\nCapAmb:\t{}\n", HexMask(caps.inheritable),
+                       HexMask(caps.permitted), HexMask(caps.effective), HexMask(caps.bounding), HexMask(caps.ambient));
     int ncpus = kernel::SandboxCpuCount();
-    out += fmt::format("NoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\nSpeculation_Store_Bypass:\tthread vulnerable\n"
+    out += fmt::format("NoNewPrivs:\t{}\nSeccomp:\t0\nSeccomp_filters:\t0\nSpeculation_Store_Bypass:\tthread vulnerable\n"
                        "SpeculationIndirectBranch:\tconditional enabled\nCpus_allowed:\t{}\nCpus_allowed_list:\t{}\n"
                        "Mems_allowed:\t00000001\nMems_allowed_list:\t0\n",
-                       CpuMaskOf(ncpus), CpuListOf(ncpus));
+                       creds.no_new_privs ? 1 : 0, CpuMaskOf(ncpus), CpuListOf(ncpus));
     kernel::ResourceUsage u = UsageOf(p, thread);
     out += fmt::format("voluntary_ctxt_switches:\t{}\nnonvoluntary_ctxt_switches:\t{}\n", u.nvcsw, u.nivcsw);
     return out;

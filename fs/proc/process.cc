@@ -50,7 +50,7 @@ Result<ProcessRef> FindProcess(const FsCaller& caller, pid_t pid, pid_t tid) {
 }
 
 Result<void> MayAccess(const FsCaller& caller, const ProcessRef& target) {
-    if (!caller.creds || caller.creds->euid == 0 || caller.creds->fsuid == 0)
+    if (!caller.creds || caller.creds->HasCapability(CAP_SYS_PTRACE))
         return {};
     if (!target.task)
         return Error(EACCES);

@@ -193,7 +193,7 @@ Result<void> Pty::OpenSlave(const kernel::Credentials* creds) {
     std::lock_guard lock(m_lock);
     if (m_locked || !m_master_open)
         return Error(EIO);
-    if (m_slave_exclusive && creds && creds->euid != 0)
+    if (m_slave_exclusive && creds && !creds->HasCapability(CAP_SYS_ADMIN))
         return Error(EBUSY);
     ++m_slave_files;
     m_slave_closed = false;

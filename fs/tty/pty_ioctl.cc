@@ -21,7 +21,7 @@ namespace moat::fs {
 
 namespace {
 
-bool Capable(kernel::Task& task) { return task.creds().euid == 0; }
+bool Capable(kernel::Task& task) { return task.creds().HasCapability(CAP_SYS_ADMIN); }
 
 template <typename T>
 Result<uint64_t> PutValue(kernel::Task& task, uint64_t arg, const T& v) {

@@ -222,6 +222,7 @@ TEST_F(VfsPathWalkTest, PermissionsForNonRoot) {
     kernel::Credentials user;
     user.ruid = user.euid = user.suid = user.fsuid = 1000;
     user.rgid = user.egid = user.sgid = user.fsgid = 1000;
+    user.caps = {0, 0, 0, kernel::kAllCapabilities, 0};  // a user's process: no capabilities
     FsCaller caller{&user, nullptr};
     EXPECT_EQ(vfs->Resolve(caller, root, root, "private/secret", kWalkFollow).error(), EACCES);
     EXPECT_EQ(OpenErrno("dir/mine", O_RDONLY, caller), EACCES);

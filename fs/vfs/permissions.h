@@ -1,6 +1,7 @@
 #pragma once
-// Permission checks against a caller's credentials, as Linux's generic_permission with the
-// sandbox's uid 0 holding CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH.
+// Permission checks against a caller's credentials, as Linux's generic_permission: the mode
+// bits for the caller's fsuid/fsgid, then CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH from its
+// effective set.
 
 #include "fs/vfs/caller.h"
 #include "fs/vfs/inode.h"
@@ -18,7 +19,8 @@ enum MayMask : int {
 // the sentry: treated as root.
 Result<void> CheckPermission(const kernel::Credentials* creds, const InodeAttr& attr, int mask);
 
-// Same with the uid/gid the check uses given explicitly (access(2) uses the real ids).
+// Same with the uid/gid the check uses given explicitly; uid 0 counts as holding every
+// capability.
 Result<void> CheckPermissionAs(uid_t uid, gid_t gid, const std::vector<gid_t>& groups, const InodeAttr& attr,
                                int mask);
 

@@ -20,6 +20,12 @@ constexpr int kUdpBuf = 212992;
 // ip_unprivileged_port_start.
 constexpr uint16_t kUnprivilegedPortStart = 1024;
 
+// CAP_NET_BIND_SERVICE of the calling task (the sentry itself, with no task, may).
+bool MayBindPrivilegedPort() {
+    kernel::Task* task = kernel::Task::Current();
+    return !task || task->creds().HasCapability(CAP_NET_BIND_SERVICE);
+}
+
 }  // namespace
 
 std::shared_ptr<InetSocket> InetSocket::Create(std::shared_ptr<InetSpace> space, int family, int type, uint64_t ino,
@@ -129,7 +135,7 @@ Result<void> InetSocket::Bind(const SockAddr& addr) {
         return Error(EINVAL);
     if (!a.any() && !a.loopback())
         return Error(EADDRNOTAVAIL);
-    if (a.port != 0 && a.port < kUnprivilegedPortStart && CurrentCreds().uid != 0)
+    if (a.port != 0 && a.port < kUnprivilegedPortStart && !MayBindPrivilegedPort())
         return Error(EACCES);
     if (m_ep->bound || m_ep->state != InetEndpoint::State::kClosed)
         return Error(EINVAL);

@@ -11,6 +11,7 @@
 #include "platform/ptrace/ptrace_platform.h"
 #include "platform/systrap/systrap_platform.h"
 #include "sentry/cli/commands.h"
+#include "sentry/cli/do_restrictions.h"
 #include "sentry/cli/oci_control.h"
 #include "sentry/cli/signal_forwarder.h"
 #include "sentry/kernel/process_tree.h"
@@ -146,6 +147,9 @@ int RunDo(const DoOptions& opts) {
     kernel::ThreadGroup::CaptureHostRlimits();
     if (opts.open_files)
         kernel::ThreadGroup::SetInitialRlimit(RLIMIT_NOFILE, {opts.open_files, opts.open_files});
+    ApplyInitialRlimits(opts);
+    init.credentials = opts.init_credentials;
+    init.umask = opts.umask;
     // Still single-threaded here: a user namespace needs that.
     sandbox::ConfineOptions confine_opts;
     confine_opts.host_filter = !opts.no_host_filter;
@@ -177,6 +181,8 @@ int RunDo(const DoOptions& opts) {
         if (auto mounted = vfs.value()->MountTmpfs(t.path, t.mode, t.size, 0); !mounted.ok())
             return Fail(fmt::format("tmpfs {}: {}", t.path, strerror(mounted.error())));
     }
+    if (std::string err = ApplyPathRestrictions(*vfs.value(), opts); !err.empty())
+        return Fail(err);
     // --network=host: the host's interfaces, read once now (before the host's /proc goes away
     // with the pivot); sockets open on the host later.
     auto network = opts.network == "host"

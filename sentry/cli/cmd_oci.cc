@@ -29,11 +29,20 @@ namespace moat::cli {
 
 namespace {
 
-// A new terminal: the master goes to the engine, the slave becomes our stdio and controlling tty.
-std::string SetUpTerminal(const std::string& console_socket) {
+// A new terminal: the master goes to the engine, the slave becomes our stdio and controlling
+// tty (the sandbox's console). process.consoleSize is its first window size, as runc sets it
+// before handing the master over.
+std::string SetUpTerminal(const std::string& console_socket, const std::optional<OciConsoleSize>& size) {
     int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0)
         return fmt::format("cannot make a terminal: {}", strerror(errno));
+    if (size) {
+        struct winsize ws = {};
+        ws.ws_row = static_cast<unsigned short>(size->height);
+        ws.ws_col = static_cast<unsigned short>(size->width);
+        if (::ioctl(master, TIOCSWINSZ, &ws) != 0)
+            return fmt::format("process.consoleSize: {}", strerror(errno));
+    }
     const char* slave_name = ::ptsname(master);
     int slave = slave_name ? ::open(slave_name, O_RDWR | O_NOCTTY) : -1;
     if (slave < 0)
@@ -54,7 +63,7 @@ std::string SetUpTerminal(const std::string& console_socket) {
 [[noreturn]] void ContainerProcess(const StateStore& store, const OciArgs& args, const OciSpec& spec,
                                    DoOptions opts, int ready_fd) {
     if (spec.terminal && !args.console_socket.empty()) {
-        std::string err = SetUpTerminal(args.console_socket);
+        std::string err = SetUpTerminal(args.console_socket, spec.console_size);
         if (!err.empty()) {
             (void)!::write(ready_fd, err.data(), err.size());
             ::_exit(125);

@@ -1,4 +1,6 @@
 #pragma once
+#include "sentry/kernel/credentials.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,6 +19,12 @@ struct TmpfsArg {
     std::string path;
     uint32_t mode = 01777;
     uint64_t size = 0;  // bytes, 0: unlimited
+};
+
+// An initial rlimit of the init process (OCI process.rlimits).
+struct RlimitArg {
+    int resource = 0;
+    uint64_t soft = 0, hard = 0;
 };
 
 struct DoOptions {
@@ -40,6 +48,14 @@ struct DoOptions {
     std::vector<TmpfsArg> tmpfs;
     bool make_mount_points = false;  // create missing bind destinations in the root's overlay
     std::string control_socket;      // serve `moat exec` here (oci_control.h)
+    // The init process's ids, groups, capability sets and no_new_privs (process.user,
+    // capabilities, noNewPrivileges); unset: root with every capability.
+    std::optional<kernel::Credentials> init_credentials;
+    std::optional<uint32_t> umask;        // process.user.umask; unset: 022
+    std::vector<RlimitArg> rlimits;       // process.rlimits, after --open-files
+    std::vector<std::string> masked_paths;    // linux.maskedPaths (fs/path_restrictions.h)
+    std::vector<std::string> readonly_paths;  // linux.readonlyPaths
+    bool readonly_root = false;               // root.readonly: EROFS on the root mount
 };
 
 struct SyscallsOptions {

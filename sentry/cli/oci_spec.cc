@@ -1,4 +1,5 @@
 #include "sentry/cli/oci_spec.h"
+#include "sentry/cli/oci_spec_fields.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -42,6 +43,42 @@ TmpfsArg TmpfsFrom(const OciMount& m) {
     return t;
 }
 
+// linux.resources.cpu as whole CPUs for --cpus: quota/period rounded up, the cpuset's size,
+// the smaller of the two when both are set; 0 (all) when neither is.
+unsigned CpusOf(const OciSpec& spec) {
+    unsigned cpus = 0;
+    if (spec.cpu_quota && *spec.cpu_quota > 0) {
+        uint64_t period = spec.cpu_period && *spec.cpu_period > 0 ? *spec.cpu_period : 100000;  // the CFS default
+        cpus = static_cast<unsigned>((static_cast<uint64_t>(*spec.cpu_quota) + period - 1) / period);
+    }
+    if (auto n = CpusetCount(spec.cpuset_cpus); n && (cpus == 0 || *n < cpus))
+        cpus = *n;
+    return cpus;
+}
+
+// process.user, capabilities and noNewPrivileges as the init process's credentials, as runc
+// leaves them just before its execve: the ids, the groups, and the five sets as given (the
+// sentry's exec then transforms them as Linux's does).
+kernel::Credentials CredentialsOf(const OciSpec& spec) {
+    kernel::Credentials c;
+    c.ruid = c.euid = c.suid = c.fsuid = spec.uid;
+    c.rgid = c.egid = c.sgid = c.fsgid = spec.gid;
+    c.groups.assign(spec.additional_gids.begin(), spec.additional_gids.end());
+    if (spec.capabilities) {
+        c.caps.bounding = spec.capabilities->bounding;
+        c.caps.effective = spec.capabilities->effective;
+        c.caps.inheritable = spec.capabilities->inheritable;
+        c.caps.permitted = spec.capabilities->permitted;
+        // Linux keeps ambient within permitted and inheritable (PR_CAP_AMBIENT_RAISE).
+        c.caps.ambient = spec.capabilities->ambient & c.caps.permitted & c.caps.inheritable;
+    } else if (spec.uid != 0) {
+        // runc's setuid without capabilities listed: Linux drops them on leaving uid 0.
+        c.caps.permitted = c.caps.effective = 0;
+    }
+    c.no_new_privs = spec.no_new_privileges;
+    return c;
+}
+
 std::vector<std::string> Strings(const json& j, const char* what) {
     std::vector<std::string> out;
     if (j.is_null())
@@ -75,10 +112,7 @@ void ParseProcess(const json& p, OciSpec& spec) {
     if (spec.cwd[0] != '/')
         throw std::runtime_error("process.cwd must be an absolute path");
     spec.terminal = p.value("terminal", false);
-    if (p.contains("user") && p["user"].is_object()) {
-        spec.uid = p["user"].value("uid", 0u);
-        spec.gid = p["user"].value("gid", 0u);
-    }
+    ParseProcessIdentity(p, spec);
 }
 
 void ParseHooks(const json& h, OciSpec& spec) {
@@ -101,7 +135,10 @@ void ParseHooks(const json& h, OciSpec& spec) {
 }
 
 void ParseLinux(const json& l, OciSpec& spec) {
-    if (!l.is_object() || !l.contains("resources") || !l["resources"].is_object())
+    if (!l.is_object())
+        return;
+    ParseLinuxRestrictions(l, spec);
+    if (!l.contains("resources") || !l["resources"].is_object())
         return;
     const json& r = l["resources"];
     if (r.contains("pids") && r["pids"].is_object() && r["pids"].contains("limit") && r["pids"]["limit"].is_number())
@@ -183,6 +220,16 @@ std::optional<DoOptions> ToDoOptions(const OciSpec& spec, std::string* error) {
     opts.make_mount_points = true;
     if (spec.pids_limit && *spec.pids_limit > 0)
         opts.pids_limit = static_cast<size_t>(*spec.pids_limit);
+    if (spec.memory_limit && *spec.memory_limit > 0)
+        opts.memory_limit = static_cast<uint64_t>(*spec.memory_limit);
+    opts.cpus = CpusOf(spec);
+    opts.init_credentials = CredentialsOf(spec);
+    opts.umask = spec.umask;
+    for (const auto& r : spec.rlimits)
+        opts.rlimits.push_back(RlimitArg{r.resource, r.soft, r.hard});
+    opts.masked_paths = spec.masked_paths;
+    opts.readonly_paths = spec.readonly_paths;
+    opts.readonly_root = spec.root_readonly;
     for (const auto& m : spec.mounts) {
         const bool bind = m.type == "bind" || HasOption(m, "bind") || HasOption(m, "rbind");
         if (bind) {

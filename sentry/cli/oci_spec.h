@@ -27,6 +27,22 @@ struct OciHook {
     int timeout = 0;  // seconds, 0: none
 };
 
+// process.rlimits[]: type RLIMIT_* as Linux's resource number.
+struct OciRlimit {
+    int resource = 0;
+    uint64_t soft = 0, hard = 0;
+};
+
+// process.capabilities: each set as a bit mask of CAP_* numbers (a missing list is empty).
+struct OciCapabilities {
+    uint64_t bounding = 0, effective = 0, inheritable = 0, permitted = 0, ambient = 0;
+};
+
+// process.consoleSize.
+struct OciConsoleSize {
+    unsigned height = 0, width = 0;
+};
+
 struct OciSpec {
     std::string oci_version;
     std::vector<std::string> args;
@@ -34,6 +50,12 @@ struct OciSpec {
     std::string cwd = "/";
     bool terminal = false;
     uint32_t uid = 0, gid = 0;
+    std::vector<uint32_t> additional_gids;        // process.user.additionalGids
+    std::optional<uint32_t> umask;                // process.user.umask
+    std::vector<OciRlimit> rlimits;               // process.rlimits
+    std::optional<OciCapabilities> capabilities;  // absent: the process keeps every capability
+    bool no_new_privileges = false;
+    std::optional<OciConsoleSize> console_size;
     std::string root_path;  // absolute (resolved against the bundle)
     bool root_readonly = false;
     std::string hostname;
@@ -41,8 +63,14 @@ struct OciSpec {
     std::map<std::string, std::string> annotations;
     // createRuntime, createContainer, startContainer, poststart, poststop (and prestart).
     std::map<std::string, std::vector<OciHook>> hooks;
+    std::vector<std::string> masked_paths;    // linux.maskedPaths
+    std::vector<std::string> readonly_paths;  // linux.readonlyPaths
     std::optional<int64_t> pids_limit;
     std::optional<int64_t> memory_limit;
+    // linux.resources.cpu: quota/period (CFS bandwidth) and the cpuset ("0-1,3").
+    std::optional<int64_t> cpu_quota;
+    std::optional<uint64_t> cpu_period;
+    std::string cpuset_cpus;
 };
 
 // Reads BUNDLE/config.json. On failure *error says what is wrong (one line).

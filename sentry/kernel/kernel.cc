@@ -136,15 +136,26 @@ void Kernel::TraceInitialExec(const InitProcess& init) {
     [[maybe_unused]] ssize_t n = ::write(m_options.strace_fd, line.data(), line.size());
 }
 
-Result<std::shared_ptr<ThreadGroup>> Kernel::Spawn(const InitProcess& proc, std::shared_ptr<fs::FdTable> fds) {
+Result<std::shared_ptr<Task>> Kernel::CreateProcess(const InitProcess& proc, std::shared_ptr<fs::FdTable> fds,
+                                                    std::shared_ptr<ThreadGroup>& tg) {
     pid_t pid = TRY(m_processes->AllocateTid());
-    auto tg = std::make_shared<ThreadGroup>(*this, pid, 0);
+    tg = std::make_shared<ThreadGroup>(*this, pid, 0);
     RegisterThreadGroup(tg);
     auto task = std::make_shared<Task>(*this, tg, pid);
     task->set_fd_table(std::move(fds));
     task->set_fs_context(TRY(fs::FsContext::Create(*m_vfs, proc.cwd)));
+    if (proc.credentials)
+        task->creds() = *proc.credentials;
+    if (proc.umask)
+        task->fs_context().SwapUmask(*proc.umask);
     TRY(task->Exec(proc.path, proc.argv, proc.envp));
     task->regs_replaced = false;
+    return task;
+}
+
+Result<std::shared_ptr<ThreadGroup>> Kernel::Spawn(const InitProcess& proc, std::shared_ptr<fs::FdTable> fds) {
+    std::shared_ptr<ThreadGroup> tg;
+    auto task = TRY(CreateProcess(proc, std::move(fds), tg));
     m_processes->Start(std::move(task), nullptr, /*new_group=*/true);
     return tg;
 }
@@ -152,14 +163,8 @@ Result<std::shared_ptr<ThreadGroup>> Kernel::Spawn(const InitProcess& proc, std:
 int Kernel::WaitSpawned(const std::shared_ptr<ThreadGroup>& tg) { return m_processes->WaitGroupExit(tg); }
 
 Result<int> Kernel::Run(const InitProcess& init, std::shared_ptr<fs::FdTable> fds) {
-    pid_t pid = TRY(m_processes->AllocateTid());
-    auto tg = std::make_shared<ThreadGroup>(*this, pid, 0);
-    RegisterThreadGroup(tg);
-    auto task = std::make_shared<Task>(*this, tg, pid);
-    task->set_fd_table(std::move(fds));
-    task->set_fs_context(TRY(fs::FsContext::Create(*m_vfs, init.cwd)));
-    TRY(task->Exec(init.path, init.argv, init.envp));
-    task->regs_replaced = false;
+    std::shared_ptr<ThreadGroup> tg;
+    auto task = TRY(CreateProcess(init, std::move(fds), tg));
     if (m_options.strace)
         TraceInitialExec(init);
 

@@ -7,6 +7,7 @@
 
 #include "platform/platform.h"
 #include "platform/base/result.h"
+#include "sentry/kernel/credentials.h"
 #include "sentry/kernel/forward.h"
 #include "sentry/kernel/futex.h"
 
@@ -20,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +55,10 @@ struct InitProcess {
     std::vector<std::string> argv;
     std::vector<std::string> envp;
     std::string cwd = "/";
+    // Its credentials before the exec (which transforms the capability sets as Linux's does);
+    // unset: root with every capability.
+    std::optional<Credentials> credentials;
+    std::optional<uint32_t> umask;  // unset: 022
 };
 
 // The syscall dispatcher is installed by the front end (syscalls/ depends on the kernel,
@@ -116,6 +122,9 @@ public:
 private:
     Kernel() = default;
     void TraceInitialExec(const InitProcess& init);
+    // A new process's task for `proc`, its image loaded (Run, Spawn).
+    Result<std::shared_ptr<Task>> CreateProcess(const InitProcess& proc, std::shared_ptr<fs::FdTable> fds,
+                                                std::shared_ptr<ThreadGroup>& tg);
     std::unique_ptr<platform::Platform> m_platform;
     std::unique_ptr<mm::MemoryFile> m_memory_file;
     std::unique_ptr<fs::Vfs> m_vfs;

@@ -54,6 +54,7 @@ Result<void> Task::Exec(const std::string& filename, std::vector<std::string> ar
 
     // Point of no return: the new image replaces the old one.
     new_mm->layout().exe_path = loaded.exe_path;
+    ApplyExecToCapabilities(m_creds);
     // Linux releases the old image's robust futexes on exec (futex_exec_release).
     WalkRobustList(*this);
     m_tg->membarrier.registered = 0;
