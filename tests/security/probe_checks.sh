@@ -3,8 +3,9 @@
 # host, runs one guest probe (guest/escape_probe_test.cc) natively as uid 65534 and under moat,
 # then checks the host is as it was.
 #   probe_checks.sh MOAT PROBE CHECK PLATFORM
-#   chroot-escape  a uniquely named file in the host's /tmp; the chroot+fchdir escape inside must
-#                  end at the sandbox's root, where that file does not exist
+#   chroot-escape  the probe runs under --root (a directory holding just it and its libraries)
+#                  beside a uniquely named host file; the chroot+fchdir escape inside must end at
+#                  the sandbox's root, from which that file cannot be seen
 #   host-ptrace    a host `sleep`; kill/ptrace/process_vm_readv/pidfd_open on its pid inside are
 #                  ESRCH and /proc/<pid> is absent; the sleep is still running, untraced
 #   host-disk      a node for the host root disk's major:minor; opening it reads nothing
@@ -30,14 +31,27 @@ run_probe() {
 
 case "$check" in
 chroot-escape)
-    marker=$(mktemp /tmp/moat-host-marker-XXXXXX)
-    trap 'rm -f "$marker"' EXIT
-    # Natively the marker is visible (same /tmp), so only the moat run is given it.
+    # Not the default root: that is an overlay of the host's /, where every host file shows.
+    work=$(mktemp -d "$PWD/moat-probe-XXXXXX")
+    trap 'rm -rf "$work"' EXIT
+    mkdir -p "$work/root/tmp"
+    cp "$probe" "$work/root/escape_probe_test"
+    for lib in $(ldd "$probe" | awk '/=>/ {print $3} $1 ~ /^\// {print $1}'); do
+        cp --parents -L "$lib" "$work/root/"
+    done
+    marker=$work/host-marker
+    echo host > "$marker"
     run_probe native ChrootFchdirEscape
-    run_probe moat ChrootFchdirEscape MOAT_PROBE_HOST_MARKER="$marker"
-    [ -e "$marker" ] || fail "the host's marker is gone"
-    leftovers=$(ls -d /tmp/moat-probe-jail.* /tmp/moat-probe-inside.* 2>/dev/null)
-    [ -z "$leftovers" ] || fail "the sandbox's /tmp leaked into the host's: $leftovers"
+    (
+        cd / && MOAT_PROBE_HOST_MARKER="$marker" "$moat" do --platform="$platform" --root "$work/root" -- \
+            /escape_probe_test --gtest_filter=EscapeProbe.ChrootFchdirEscape
+    ) > "$work/out" 2>&1
+    rc=$?
+    cat "$work/out"
+    [ "$rc" = 0 ] || fail "moat --root: ChrootFchdirEscape failed (status $rc)"
+    grep -q '\[  PASSED  \] 1 test' "$work/out" || fail "moat --root: ChrootFchdirEscape did not run"
+    [ "$(cat "$marker")" = host ] || fail "the host's marker changed"
+    [ -z "$(ls -A "$work/root/tmp")" ] || fail "the sandbox wrote through to its root directory: $(ls -A "$work/root/tmp")"
     ;;
 host-ptrace)
     sleep 60 &

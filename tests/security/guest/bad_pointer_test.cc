@@ -212,7 +212,7 @@ TEST_P(BadPointerTest, AnswersLikeLinux) {
                                  << (rc == -1 ? strerrorname_np(err) : "success");
         }
         // Whatever happened, the sandbox still answers.
-        ASSERT_GT(syscall(SYS_getppid), 0) << "after " << BadKindName(kind);
+        ASSERT_GT(syscall(SYS_getpid), 0) << "after " << BadKindName(kind);
     }
 }
 

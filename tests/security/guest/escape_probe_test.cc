@@ -129,8 +129,9 @@ TEST(EscapeProbe, NameToHandleThenOpenByHandle) {
     } handle;
     int mount_id = 0;
     long rc = syscall(SYS_name_to_handle_at, AT_FDCWD, "/etc/os-release", &handle, &mount_id, 0);
-    if (rc != 0)
+    if (rc != 0) {
         EXPECT_TRUE(FailedWith(rc, {EOPNOTSUPP, ENOSYS, EPERM}));
+    }
     int mount_fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     ASSERT_GE(mount_fd, 0);
     EXPECT_TRUE(FailedWith(syscall(SYS_open_by_handle_at, mount_fd, &handle, O_RDONLY),
@@ -238,8 +239,9 @@ TEST(EscapeProbe, ChrootFchdirEscape) {
     int saved_root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     ASSERT_GE(saved_root, 0);
     char const* host_marker = getenv("MOAT_PROBE_HOST_MARKER");
-    if (host_marker)
+    if (host_marker) {
         EXPECT_NE(access(host_marker, F_OK), 0) << "the host's marker is visible before any escape";
+    }
 
     if (chroot(jail.c_str()) != 0) {
         EXPECT_TRUE(FailedWith(-1, {EPERM}));
@@ -254,8 +256,9 @@ TEST(EscapeProbe, ChrootFchdirEscape) {
         EXPECT_EQ(root_after.st_dev, root_before.st_dev);
         EXPECT_EQ(root_after.st_ino, root_before.st_ino);
         EXPECT_EQ(access(inside_marker.c_str(), F_OK), 0) << "the sandbox's /tmp is gone: escaped?";
-        if (host_marker)
+        if (host_marker) {
             EXPECT_NE(access(host_marker, F_OK), 0) << "reached the host's /tmp";
+        }
         struct stat cwd, dotdot;
         ASSERT_EQ(stat(".", &cwd), 0);
         ASSERT_EQ(stat("..", &dotdot), 0);
@@ -299,8 +302,9 @@ TEST(EscapeProbe, HostProcessIsOutOfReach) {
         close(static_cast<int>(pidfd));
     }
     std::string const proc = "/proc/" + std::to_string(pid);
-    if (outside)
+    if (outside) {
         EXPECT_TRUE(FailedWith(access(proc.c_str(), F_OK), {ENOENT})) << proc;
+    }
 }
 
 }  // namespace
