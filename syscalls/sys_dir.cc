@@ -86,6 +86,8 @@ SyscallResult DoGetdents(kernel::Task& task, const SyscallArgs& args, bool layou
     if (!file->is_directory())
         return Error(ENOTDIR);
     size_t count = arg_uint(args, 2);
+    // Linux checks the whole buffer is user memory (access_ok) before reading the directory.
+    auto segs = TRY(fs::ImportBuffer(arg_addr(args, 1), count));
     DirentBuffer buf(std::min(count, fs::kIoChunk), layout64);
     int64_t before = TRY(file->Seek(0, SEEK_CUR));
     TRY(file->GetDents(fs::CallerOf(task), buf));
@@ -93,7 +95,7 @@ SyscallResult DoGetdents(kernel::Task& task, const SyscallArgs& args, bool layou
         return buf.rejected() ? Error(EINVAL) : SyscallResult(uint64_t{0});
     // Linux's filldir writes entry by entry: a buffer that runs into a bad page gets the entries
     // that fit whole, and the directory moves past those only (EFAULT when none fit).
-    fs::UserIoDst dst(task.mm(), TRY(fs::ImportBuffer(arg_addr(args, 1), buf.used())));
+    fs::UserIoDst dst(task.mm(), std::move(segs));
     auto put = dst.Put({buf.data(), buf.used()});
     size_t landed = put.ok() ? *put : 0;
     if (landed == buf.used())
