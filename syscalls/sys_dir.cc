@@ -4,6 +4,7 @@
 #include "fs/file.h"
 #include "fs/fs_context.h"
 #include "fs/task_fs.h"
+#include "fs/user_io.h"
 #include "fs/vfs.h"
 #include "fs/vfs/permissions.h"
 #include "sentry/kernel/task.h"
@@ -56,6 +57,21 @@ public:
 
     const uint8_t* data() const { return m_buf.data(); }
     size_t used() const { return m_used; }
+    // The entries that lie wholly within the first `n` bytes: their size, and the directory
+    // position after the last of them (its d_off).
+    std::pair<size_t, int64_t> WholeEntriesWithin(size_t n) const {
+        size_t at = 0;
+        int64_t next_off = 0;
+        while (at < m_used) {
+            uint16_t reclen;
+            memcpy(&reclen, m_buf.data() + at + 16, 2);
+            if (at + reclen > n)
+                break;
+            memcpy(&next_off, m_buf.data() + at + 8, 8);
+            at += reclen;
+        }
+        return {at, next_off};
+    }
     bool rejected() const { return m_rejected; }
 
 private:
@@ -70,17 +86,25 @@ SyscallResult DoGetdents(kernel::Task& task, const SyscallArgs& args, bool layou
     if (!file->is_directory())
         return Error(ENOTDIR);
     size_t count = arg_uint(args, 2);
+    // Linux checks the whole buffer is user memory (access_ok) before reading the directory.
+    auto segs = TRY(fs::ImportBuffer(arg_addr(args, 1), count));
     DirentBuffer buf(std::min(count, fs::kIoChunk), layout64);
     int64_t before = TRY(file->Seek(0, SEEK_CUR));
     TRY(file->GetDents(fs::CallerOf(task), buf));
     if (buf.used() == 0)
         return buf.rejected() ? Error(EINVAL) : SyscallResult(uint64_t{0});
-    auto copied = task.mm().CopyOut(arg_addr(args, 1), buf.data(), buf.used());
-    if (!copied.ok()) {
-        (void)file->Seek(before, SEEK_SET);
+    // Linux's filldir writes entry by entry: a buffer that runs into a bad page gets the entries
+    // that fit whole, and the directory moves past those only (EFAULT when none fit).
+    fs::UserIoDst dst(task.mm(), std::move(segs));
+    auto put = dst.Put({buf.data(), buf.used()});
+    size_t landed = put.ok() ? *put : 0;
+    if (landed == buf.used())
+        return buf.used();
+    auto [whole, next_off] = buf.WholeEntriesWithin(landed);
+    (void)file->Seek(whole ? next_off : before, SEEK_SET);
+    if (whole == 0)
         return Error(EFAULT);
-    }
-    return buf.used();
+    return whole;
 }
 
 SyscallResult DoReadlinkat(kernel::Task& task, int dirfd, mm::UserAddr path_addr, mm::UserAddr buf, int bufsiz) {

@@ -5,6 +5,7 @@
 #include "fs/events/poll.h"
 #include "fs/fd_table.h"
 #include "fs/task_fs.h"
+#include "fs/user_io.h"
 #include "sentry/kernel/signals.h"
 #include "sentry/kernel/task.h"
 #include "sentry/kernel/thread_group.h"
@@ -115,7 +116,11 @@ SyscallResult DoPoll(kernel::Task& t, mm::UserAddr ufds, uint64_t nfds, const fs
         entries[i].filter = static_cast<uint16_t>(fds[i].events) | POLLERR | POLLHUP;
     }
     auto ready = fs::PollFiles(t, entries, deadline);
-    // revents go back even when interrupted, as Linux writes them.
+    // revents go back even when interrupted, as Linux writes them: under
+    // user_write_access_begin, whose access_ok refuses an array outside user space even when
+    // there is nothing to write (nfds == 0).
+    if (!fs::UserRangeOk(ufds, nfds * sizeof(struct pollfd)))
+        return Error(EFAULT);
     for (size_t i = 0; i < nfds; ++i) {
         auto revents = static_cast<short>(entries[i].revents);
         auto at = TRY(ufds.offset(i * sizeof(struct pollfd) + offsetof(struct pollfd, revents)));

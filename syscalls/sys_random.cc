@@ -1,3 +1,4 @@
+#include "fs/user_io.h"
 #include "sentry/kernel/task.h"
 #include "sentry/mm/memory_manager.h"
 #include "syscalls/handlers.h"
@@ -20,6 +21,9 @@ SyscallResult sys_getrandom(kernel::Task& t, const SyscallArgs& a) {
         return Error(EINVAL);
     constexpr uint64_t kMaxRwCount = 0x7ffff000;
     uint64_t len = std::min<uint64_t>(a[1], kMaxRwCount);
+    // Into the app's buffer as Linux's copy_to_iter does: a buffer that runs into a bad page
+    // gets the bytes that fit, and the call reports those (EFAULT only when none landed).
+    fs::UserIoDst dst(t.mm(), TRY(fs::ImportBuffer(arg_addr(a, 0), len)));
     std::array<uint8_t, 4096> buf;
     uint64_t done = 0;
     while (done < len) {
@@ -27,10 +31,12 @@ SyscallResult sys_getrandom(kernel::Task& t, const SyscallArgs& a) {
         ssize_t got = ::getrandom(buf.data(), chunk, 0);
         if (got <= 0)
             return done ? SyscallResult(done) : Error(EIO);
-        auto dst = TRY(arg_addr(a, 0).offset(done));
-        if (!t.mm().CopyOut(dst, buf.data(), static_cast<size_t>(got)).ok())
+        auto put = dst.Put({buf.data(), static_cast<size_t>(got)});
+        if (!put.ok())
             return done ? SyscallResult(done) : Error(EFAULT);
-        done += static_cast<uint64_t>(got);
+        done += *put;
+        if (*put < static_cast<size_t>(got))
+            break;
     }
     return done;
 }

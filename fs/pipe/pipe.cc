@@ -100,23 +100,38 @@ Result<size_t> Pipe::Read(IoDst& dst, bool nonblock) {
     size_t want = std::min(dst.remaining(), kCapacity);
     if (want == 0)
         return size_t{0};
-    std::vector<uint8_t> chunk;
-    {
-        std::unique_lock lock(m_lock);
-        while (m_data.empty()) {
-            if (m_writers == 0)
-                return size_t{0};
-            if (nonblock)
-                return Error(EAGAIN);
-            TRY(Wait(lock, [&] { return !m_data.empty() || m_writers == 0; }));
+    for (;;) {
+        {
+            std::unique_lock lock(m_lock);
+            while (m_data.empty()) {
+                if (m_writers == 0)
+                    return size_t{0};
+                if (nonblock)
+                    return Error(EAGAIN);
+                TRY(Wait(lock, [&] { return !m_data.empty() || m_writers == 0; }));
+            }
         }
-        size_t n = std::min(want, m_data.size());
-        chunk.assign(m_data.begin(), m_data.begin() + static_cast<ptrdiff_t>(n));
-        m_data.erase(m_data.begin(), m_data.begin() + static_cast<ptrdiff_t>(n));
+        std::lock_guard reading(m_read_lock);
+        std::vector<uint8_t> chunk;
+        {
+            std::lock_guard lock(m_lock);
+            if (m_data.empty())
+                continue;  // another reader took them between the wait and m_read_lock
+            size_t n = std::min(want, m_data.size());
+            chunk.assign(m_data.begin(), m_data.begin() + static_cast<ptrdiff_t>(n));
+        }
+        // Writers only append and other readers wait for m_read_lock: the front is still ours.
+        auto put = dst.Put(chunk);
+        size_t taken = put.ok() ? *put : 0;
+        if (taken < chunk.size())
+            taken -= taken % kBufferSize;  // the faulted page stays queued, as on Linux
+        if (taken == 0)
+            return Error(EFAULT);
+        std::lock_guard lock(m_lock);
+        m_data.erase(m_data.begin(), m_data.begin() + static_cast<ptrdiff_t>(taken));
         NotifyAll(POLLOUT | POLLWRNORM);
+        return taken;
     }
-    // The bytes left the pipe; a fault copying them out loses them, as on Linux.
-    return dst.Put(chunk);
 }
 
 Result<size_t> Pipe::Peek(IoDst& dst, bool nonblock) {
@@ -152,7 +167,14 @@ Result<size_t> Pipe::Write(IoSrc& src, bool nonblock) {
         auto took = src.Take(chunk);
         if (!took.ok())
             return done ? Result<size_t>(done) : took;
-        chunk.resize(*took);
+        size_t got = *took;
+        bool const faulted = got < want;
+        if (faulted) {
+            got -= got % kBufferSize;  // the page the fault hit is not queued, as on Linux
+            if (got == 0)
+                return done ? Result<size_t>(done) : Error(EFAULT);
+        }
+        chunk.resize(got);
         size_t off = 0;
         std::unique_lock lock(m_lock);
         while (off < chunk.size()) {
@@ -176,8 +198,8 @@ Result<size_t> Pipe::Write(IoSrc& src, bool nonblock) {
             NotifyAll(POLLIN | POLLRDNORM);
         }
         done += off;
-        if (*took < want)
-            break;  // the source faulted part-way
+        if (faulted)
+            break;
     }
     return done;
 }

@@ -4,7 +4,13 @@
 // the last writer closes, EPIPE when the last reader has closed (the syscall layer adds
 // SIGPIPE), O_NONBLOCK gives EAGAIN.
 //
-// Lock order: Pipe::m_lock → WaitQueue (copies to and from the app happen outside it).
+// Lock order: Pipe::m_read_lock → Pipe::m_lock → WaitQueue. Copies to and from the app happen
+// outside m_lock; a reader holds m_read_lock (never while waiting) from taking its bytes' copy
+// to removing them, so the bytes at the front stay its own while it copies them out.
+//
+// A copy that faults part-way counts in pipe buffers (pages), as on Linux: a page the copy
+// reached only in part is neither taken (read) nor queued (write); EFAULT when that leaves
+// nothing.
 // Blocking is interruptible (Task::Block: ERESTARTSYS, or a partial count); without a
 // current task (unit tests) it waits on a plain condition variable.
 
@@ -24,6 +30,9 @@ class Pipe {
 public:
     static constexpr size_t kCapacity = 65536;
     static constexpr size_t kPipeBuf = 4096;
+    // Linux keeps a pipe's bytes in page-sized buffers; a fault part-way through one loses it
+    // whole (see the top of this file).
+    static constexpr size_t kBufferSize = 4096;
 
     explicit Pipe(uint64_t ino) : m_ino(ino) {}
     // The two open file descriptions; `flags` is pipe2's (O_NONBLOCK, O_DIRECT; O_CLOEXEC is
@@ -58,6 +67,7 @@ private:
     void NotifyAll(uint32_t events = 0);
 
     const uint64_t m_ino;
+    std::mutex m_read_lock;  // one reader at a time between peeking and removing its bytes
     std::mutex m_lock;
     std::condition_variable m_cv;
     kernel::WaitQueue m_waiters;

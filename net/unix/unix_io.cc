@@ -88,7 +88,10 @@ Result<size_t> UnixSocket::SendStream(SendRequest& req) {
         if (!data.ok())
             return sent ? Result<size_t>(sent) : Error(data.error());
         size_t n = data->size();
-        bool short_source = n < std::min({total - sent, chunk_max, kStreamChunk});
+        // Linux's unix_stream_sendmsg copies each skb whole or drops it: a chunk the source
+        // faulted in part-way is not sent.
+        if (n < std::min({total - sent, chunk_max, kStreamChunk}))
+            return sent ? Result<size_t>(sent) : Error(EFAULT);
         UnixGarbage garbage;
         std::unique_lock lock(m_space->lock());
         for (;;) {
@@ -120,8 +123,6 @@ Result<size_t> UnixSocket::SendStream(SendRequest& req) {
         m_ep->peer->queue.push_back(std::move(msg));
         m_ep->peer->Notify(POLLIN | POLLRDNORM);
         sent += n;
-        if (short_source)
-            break;  // the source faulted part-way
     }
     return sent;
 }
@@ -255,12 +256,12 @@ Result<RecvResult> UnixSocket::RecvStream(fs::IoDst& dst, int flags) {
         size_t n = std::min(msg.unread(), dst.remaining());
         if (n > 0) {
             auto put = dst.Put(std::span<const uint8_t>(msg.data.data() + msg.consumed, n));
-            if (!put.ok()) {
+            // Linux's unix_stream_read_actor: a chunk that faults part-way is not taken.
+            if (!put.ok() || *put < n) {
                 if (copied)
                     break;
-                return Error(put.error());
+                return Error(EFAULT);
             }
-            n = *put;
         }
         copied += n;
         if (peek) {

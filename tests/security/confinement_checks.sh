@@ -14,8 +14,12 @@
 #   exe-write    writing the running executable through /proc/self/exe leaves the host's
 #                binary as it was
 #   memory-limit --memory-limit: a bigger allocation is OOM-killed, a smaller one runs
+#   memory-huge  a 1 TiB MAP_NORESERVE mapping is granted, but touching it past --memory-limit
+#                kills the toucher (137) while the sandbox's shell carries on
 #   cpus         --cpus=1: the sandbox sees (and runs on) one CPU
 #   open-files   --open-files: RLIMIT_NOFILE of the init process, EMFILE past it
+#   pids-limit   a fork bomb under --pids-limit=32 gets EAGAIN, the sandbox keeps working, and
+#                no process it made outlives it on the host
 #   rootless     moat do as uid 65534 (setpriv): runs, in a user namespace of its own
 set -u
 moat=$(realpath "$1") check=$2 platform=$3
@@ -115,6 +119,64 @@ memory-limit)
     case "$out" in *allocated*) fail "512M allocated under a 96M limit" ;; esac
     out=$(mdo --memory-limit=96M -- /usr/bin/python3 -c "b = bytearray(16 << 20); print('ok')" 2>&1)
     [ "$out" = ok ] || fail "within the limit: $out"
+    ;;
+memory-huge)
+    # The sentry must survive the kill and report it: the shell inside prints the status.
+    out=$(mdo --memory-limit=96M -- $bb sh -c "/usr/bin/python3 -c \"
+import mmap
+m = mmap.mmap(-1, 1 << 40, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, 'MAP_NORESERVE', 0x4000))
+print('mapped', flush=True)
+for i in range(0, 512 << 20, 4096): m[i] = 1
+print('touched')\"; echo status \$?" 2>&1)
+    rc=$?
+    echo "$out"
+    [ "$rc" = 0 ] || fail "the sandbox's shell did not survive: status $rc"
+    case "$out" in *mapped*) ;; *) fail "1 TiB of address space was not granted" ;; esac
+    case "$out" in *touched*) fail "512M touched under a 96M limit" ;; esac
+    case "$out" in *"status 137"*) ;; *) fail "the toucher was not SIGKILLed" ;; esac
+    ;;
+pids-limit)
+    # A fork bomb that stops itself: fork until EAGAIN, report, then release the children.
+    "$moat" do --platform="$platform" --pids-limit=32 -- /usr/bin/python3 -c "
+import errno, os, signal, time
+kids = []
+try:
+    for _ in range(200):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(30); os._exit(0)
+        kids.append(pid)
+except OSError as e:
+    print('forks', len(kids), errno.errorcode[e.errno], flush=True)
+time.sleep(2)  # for the outside to list them
+for pid in kids: os.kill(pid, signal.SIGKILL)
+for pid in kids: os.waitpid(pid, 0)
+print('after', os.fork() and 'parent' or os._exit(0), flush=True)" > "$PWD/pids-limit.$$.out" 2>&1 &
+    sentry=$!
+    for _ in $(seq 100); do grep -q '^forks' "$PWD/pids-limit.$$.out" 2>/dev/null && break; sleep 0.2; done
+    # Every host process below the sentry, while the bomb is at its limit.
+    descendants() {
+        local all=$(ps -e -o pid=,ppid=) queue=$1 found=
+        while [ -n "$queue" ]; do
+            set -- $queue; local p=$1; shift; queue="$*"
+            for c in $(echo "$all" | awk -v p="$p" '$2 == p {print $1}'); do found="$found $c"; queue="$queue $c"; done
+        done
+        echo $found
+    }
+    during=$(descendants "$sentry")
+    wait "$sentry"
+    rc=$?
+    out=$(cat "$PWD/pids-limit.$$.out"); rm -f "$PWD/pids-limit.$$.out"
+    echo "$out"
+    [ "$rc" = 0 ] || fail "status $rc"
+    case "$out" in *"forks "*" EAGAIN"*) ;; *) fail "no EAGAIN from the fork bomb" ;; esac
+    n=$(echo "$out" | awk '/^forks/{print $2}')
+    (( n > 0 && n < 32 )) || fail "$n forks under --pids-limit=32"
+    case "$out" in *"after parent"*) ;; *) fail "the sandbox did not fork again after the bomb" ;; esac
+    sleep 0.5
+    for p in $during; do
+        kill -0 "$p" 2>/dev/null && fail "host process $p from the sandbox outlived it: $(cat /proc/$p/cmdline | tr '\0' ' ')"
+    done
     ;;
 cpus)
     [ "$(mdo --cpus=1 -- /usr/bin/nproc)" = 1 ] || fail "nproc under --cpus=1: $(mdo --cpus=1 -- /usr/bin/nproc)"

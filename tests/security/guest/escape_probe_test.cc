@@ -3,7 +3,9 @@
 // without the feature, as the development VM's is for iopl, modules and kexec), and leave the
 // host as it was (checked from outside by ../confinement_checks.sh). Registered
 // natively as uid 65534 (the reference: what an unprivileged process gets from Linux) and
-// under moat on every platform (where the workload is root inside its sandbox).
+// under moat on every platform (where the workload is root inside its sandbox). Probes that need
+// something from outside (a host pid, a host marker file, the host root's device number) read it
+// from MOAT_PROBE_* variables that ../probe_checks.sh sets, and skip without them.
 
 #include <gtest/gtest.h>
 
@@ -16,11 +18,16 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/ptrace.h>
 #include <sys/swap.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <initializer_list>
 #include <string>
@@ -112,11 +119,32 @@ TEST(EscapeProbe, OpenByHandleAt) {
     close(mount_fd);
 }
 
-TEST(EscapeProbe, BlockDeviceNode) {
-    // A node for the host's first disk: refused, or a node that reaches no host device.
-    std::string path = "/tmp/moat-probe-sda." + std::to_string(getpid());
-    if (mknod(path.c_str(), S_IFBLK | 0600, makedev(8, 0)) != 0) {
-        EXPECT_TRUE(FailedWith(-1, {EPERM}));
+TEST(EscapeProbe, NameToHandleThenOpenByHandle) {
+    // Linux lets anyone make a handle (name_to_handle_at), but opening one needs
+    // CAP_DAC_READ_SEARCH in the host's namespace: a real handle must never open a file.
+    struct {
+        unsigned int handle_bytes = 128;
+        int handle_type = 0;
+        unsigned char f_handle[128] = {};
+    } handle;
+    int mount_id = 0;
+    long rc = syscall(SYS_name_to_handle_at, AT_FDCWD, "/etc/os-release", &handle, &mount_id, 0);
+    if (rc != 0) {
+        EXPECT_TRUE(FailedWith(rc, {EOPNOTSUPP, ENOSYS, EPERM}));
+    }
+    int mount_fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(mount_fd, 0);
+    EXPECT_TRUE(FailedWith(syscall(SYS_open_by_handle_at, mount_fd, &handle, O_RDONLY),
+                           {EPERM, ENOSYS, EOPNOTSUPP, ESTALE, EINVAL}));
+    close(mount_fd);
+}
+
+// Makes a device node for `dev` and tries to read it: refused (EPERM natively), or a node
+// that reaches no host device (Moat's device nodes open the sandbox's own devices only).
+void ExpectDeviceNodeReachesNothing(mode_t type, dev_t dev, char const* what) {
+    std::string path = std::string("/tmp/moat-probe-") + what + "." + std::to_string(getpid());
+    if (mknod(path.c_str(), type | 0600, dev) != 0) {
+        EXPECT_TRUE(FailedWith(-1, {EPERM})) << what;
         return;
     }
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -126,25 +154,26 @@ TEST(EscapeProbe, BlockDeviceNode) {
         char buf[512];
         ssize_t n = read(fd, buf, sizeof(buf));
         close(fd);
-        FAIL() << "opened a host block device node; read gave " << n;
-    }
-    EXPECT_TRUE(err == ENXIO || err == ENODEV || err == EPERM || err == EACCES) << strerrorname_np(err);
-}
-
-TEST(EscapeProbe, CharDeviceNodeMem) {
-    std::string path = "/tmp/moat-probe-mem." + std::to_string(getpid());
-    if (mknod(path.c_str(), S_IFCHR | 0600, makedev(1, 1)) != 0) {
-        EXPECT_TRUE(FailedWith(-1, {EPERM}));
+        // /dev/null-like nodes of the sandbox's own may open; they must not give host bytes.
+        EXPECT_LE(n, 0) << "read " << n << " bytes through a node for " << what;
         return;
     }
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    int err = errno;
-    unlink(path.c_str());
-    if (fd >= 0) {
-        close(fd);
-        FAIL() << "opened /dev/mem through a node of our own";
-    }
-    EXPECT_TRUE(err == ENXIO || err == ENODEV || err == EPERM || err == EACCES) << strerrorname_np(err);
+    EXPECT_TRUE(err == ENXIO || err == ENODEV || err == EPERM || err == EACCES) << what << ": " << strerrorname_np(err);
+}
+
+TEST(EscapeProbe, BlockDeviceNode) { ExpectDeviceNodeReachesNothing(S_IFBLK, makedev(8, 0), "sda"); }
+
+TEST(EscapeProbe, CharDeviceNodeMem) { ExpectDeviceNodeReachesNothing(S_IFCHR, makedev(1, 1), "mem"); }
+
+TEST(EscapeProbe, CharDeviceNodeKmem) { ExpectDeviceNodeReachesNothing(S_IFCHR, makedev(1, 2), "kmem"); }
+
+TEST(EscapeProbe, HostRootDiskNode) {
+    // "MAJOR:MINOR" of the disk behind the host's "/", from probe_checks.sh.
+    char const* env = getenv("MOAT_PROBE_HOST_ROOT_DEV");
+    unsigned major_number = 0, minor_number = 0;
+    if (!env || sscanf(env, "%u:%u", &major_number, &minor_number) != 2)
+        GTEST_SKIP() << "MOAT_PROBE_HOST_ROOT_DEV not set (probe_checks.sh host-disk sets it)";
+    ExpectDeviceNodeReachesNothing(S_IFBLK, makedev(major_number, minor_number), "rootdisk");
 }
 
 TEST(EscapeProbe, WriteProcSelfExe) {
@@ -190,6 +219,92 @@ TEST(EscapeProbe, HugeMappingIsEnomem) {
     void* p = mmap(nullptr, size_t{1} << 50, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     EXPECT_EQ(p, MAP_FAILED);
     EXPECT_EQ(errno, ENOMEM);
+}
+
+// The classic chroot escape: keep an fd on "/", chroot into a subdirectory, fchdir back out
+// through the fd, climb with "..", and chroot(".") where the climb ends. On Linux this takes root
+// back to the real root; inside Moat the climb must end at the sandbox's own root. Natively, as
+// uid 65534, chroot is EPERM. MOAT_PROBE_HOST_MARKER (probe_checks.sh chroot-escape) names a file
+// in the host's /tmp, which the sandbox's own /tmp never shows.
+TEST(EscapeProbe, ChrootFchdirEscape) {
+    struct stat root_before;
+    ASSERT_EQ(stat("/", &root_before), 0);
+    std::string const suffix = std::to_string(getpid());
+    std::string const inside_marker = "/tmp/moat-probe-inside." + suffix;
+    std::string const jail = "/tmp/moat-probe-jail." + suffix;
+    int marker_fd = open(inside_marker.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    ASSERT_GE(marker_fd, 0) << strerrorname_np(errno);
+    close(marker_fd);
+    ASSERT_EQ(mkdir(jail.c_str(), 0700), 0) << strerrorname_np(errno);
+    int saved_root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(saved_root, 0);
+    char const* host_marker = getenv("MOAT_PROBE_HOST_MARKER");
+    if (host_marker) {
+        EXPECT_NE(access(host_marker, F_OK), 0) << "the host's marker is visible before any escape";
+    }
+
+    if (chroot(jail.c_str()) != 0) {
+        EXPECT_TRUE(FailedWith(-1, {EPERM}));
+    } else {
+        ASSERT_EQ(fchdir(saved_root), 0) << strerrorname_np(errno);
+        for (int i = 0; i < 64; ++i)
+            ASSERT_EQ(chdir(".."), 0) << strerrorname_np(errno);
+        ASSERT_EQ(chroot("."), 0) << strerrorname_np(errno);
+        // Wherever the climb ended is the sandbox's root: same inode, our marker still there.
+        struct stat root_after;
+        ASSERT_EQ(stat("/", &root_after), 0);
+        EXPECT_EQ(root_after.st_dev, root_before.st_dev);
+        EXPECT_EQ(root_after.st_ino, root_before.st_ino);
+        EXPECT_EQ(access(inside_marker.c_str(), F_OK), 0) << "the sandbox's /tmp is gone: escaped?";
+        if (host_marker) {
+            EXPECT_NE(access(host_marker, F_OK), 0) << "reached the host's /tmp";
+        }
+        struct stat cwd, dotdot;
+        ASSERT_EQ(stat(".", &cwd), 0);
+        ASSERT_EQ(stat("..", &dotdot), 0);
+        EXPECT_EQ(cwd.st_ino, dotdot.st_ino) << "the climb did not end at a root";
+        EXPECT_EQ(cwd.st_ino, root_before.st_ino);
+    }
+    close(saved_root);
+    rmdir(jail.c_str());
+    unlink(inside_marker.c_str());
+}
+
+// A host process is out of reach: probe_checks.sh host-ptrace starts a host `sleep` and passes
+// its pid. Under moat (MOAT_PROBE_HOST_PID_OUTSIDE=1) the pid does not exist in the sandbox:
+// ESRCH, and no /proc entry (ENOSYS for calls the sandbox does not offer at all). Natively, as
+// uid 65534, it exists but belongs to root: EPERM.
+TEST(EscapeProbe, HostProcessIsOutOfReach) {
+    char const* env = getenv("MOAT_PROBE_HOST_PID");
+    if (!env)
+        GTEST_SKIP() << "MOAT_PROBE_HOST_PID not set (probe_checks.sh host-ptrace sets it)";
+    pid_t const pid = static_cast<pid_t>(atoi(env));
+    ASSERT_GT(pid, 1);
+    ASSERT_NE(pid, getpid());
+    bool const outside = getenv("MOAT_PROBE_HOST_PID_OUTSIDE") != nullptr;
+    int const absent = outside ? ESRCH : EPERM;
+
+    EXPECT_TRUE(FailedWith(kill(pid, 0), {absent}));
+    EXPECT_TRUE(FailedWith(kill(pid, SIGKILL), {absent}));
+    EXPECT_TRUE(FailedWith(ptrace(PTRACE_ATTACH, pid, nullptr, nullptr), {absent, ENOSYS}));
+    EXPECT_TRUE(FailedWith(ptrace(PTRACE_SEIZE, pid, nullptr, nullptr), {absent, ENOSYS}));
+    char buf[64];
+    iovec local = {buf, sizeof(buf)};
+    iovec remote = {reinterpret_cast<void*>(0x400000), sizeof(buf)};
+    EXPECT_TRUE(FailedWith(syscall(SYS_process_vm_readv, pid, &local, 1, &remote, 1, 0), {absent, ENOSYS}));
+    EXPECT_TRUE(FailedWith(syscall(SYS_process_vm_writev, pid, &local, 1, &remote, 1, 0), {absent, ENOSYS}));
+    long pidfd = syscall(SYS_pidfd_open, pid, 0);
+    if (outside) {
+        EXPECT_TRUE(FailedWith(pidfd, {ESRCH, ENOSYS}));
+    } else if (pidfd >= 0) {
+        // Linux hands anyone a pidfd; signalling through it is what needs permission.
+        EXPECT_TRUE(FailedWith(syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0), {EPERM}));
+        close(static_cast<int>(pidfd));
+    }
+    std::string const proc = "/proc/" + std::to_string(pid);
+    if (outside) {
+        EXPECT_TRUE(FailedWith(access(proc.c_str(), F_OK), {ENOENT})) << proc;
+    }
 }
 
 }  // namespace
