@@ -30,10 +30,11 @@ public:
 
     // fds 0, 1, 2 referring to the sentry's own host stdin/stdout/stderr through files that
     // hold dups of those host fds (a TtyFile when the host fd is a terminal, a HostStreamFile
-    // otherwise). A host fd that is closed leaves the slot empty.
-    static std::shared_ptr<FdTable> CreateWithHostStdio();
+    // otherwise). A host fd that is closed leaves the slot empty. Terminals are named
+    // `console` when given (HostStreamFile::Create).
+    static std::shared_ptr<FdTable> CreateWithHostStdio(const VfsPath* console = nullptr);
     // The same with three given host fds as 0, 1, 2 (dup'ed; `moat exec`'s stdio).
-    static std::shared_ptr<FdTable> CreateWithHostStdio(const int (&fds)[3]);
+    static std::shared_ptr<FdTable> CreateWithHostStdio(const int (&fds)[3], const VfsPath* console = nullptr);
 
     // The file description at `fd`, or EBADF.
     Result<std::shared_ptr<File>> Get(int fd);

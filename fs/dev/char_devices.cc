@@ -137,7 +137,7 @@ Result<std::shared_ptr<File>> Devices::OpenChar(const FsCaller& caller, uint64_t
         int fd = dup(m_console.get());
         if (fd < 0)
             return Error(errno);
-        return std::shared_ptr<File>(std::make_shared<TtyFile>(flags, UniqueFd(fd)));
+        return std::shared_ptr<File>(std::make_shared<TtyFile>(flags, UniqueFd(fd), path));
     }
     case kDevPtmx:
         if (!m_devpts)
@@ -165,7 +165,7 @@ Result<std::shared_ptr<File>> Devices::OpenTty(const FsCaller& caller, int open_
     int fd = dup(m_console.get());
     if (fd < 0)
         return Error(errno);
-    return std::shared_ptr<File>(std::make_shared<TtyFile>(StatusFlagsOf(open_flags), UniqueFd(fd)));
+    return std::shared_ptr<File>(std::make_shared<TtyFile>(StatusFlagsOf(open_flags), UniqueFd(fd), path));
 }
 
 }  // namespace moat::fs

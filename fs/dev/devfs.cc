@@ -1,6 +1,7 @@
 #include "fs/dev/devfs.h"
 
 #include "fs/dev/char_devices.h"
+#include "fs/vfs.h"
 
 #include <sys/stat.h>
 
@@ -37,6 +38,13 @@ Result<void> PopulateDevfs(Inode& root) {
     TRY(root.Mkdir(sentry, "pts", NewInode{S_IFDIR | 0755, 0, 0, 0}));
     TRY(root.Mkdir(sentry, "mqueue", NewInode{S_IFDIR | 01777, 0, 0, 0}));
     return {};
+}
+
+std::optional<VfsPath> FindConsoleNode(Vfs& vfs) {
+    auto found = vfs.Resolve(FsCaller{}, vfs.root(), vfs.root(), "/dev/console", 0);
+    if (!found.ok())
+        return std::nullopt;
+    return *found;
 }
 
 }  // namespace moat::fs

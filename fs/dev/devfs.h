@@ -11,9 +11,18 @@
 #include "fs/vfs/inode.h"
 #include "platform/base/result.h"
 
+#include <optional>
+
 namespace moat::fs {
+
+class Vfs;
+struct VfsPath;
 
 // Fills the empty directory `root` (the /dev tmpfs's root).
 Result<void> PopulateDevfs(Inode& root);
+
+// The sandbox's /dev/console: the name of the host terminal among the sandbox's stdio
+// (FdTable::CreateWithHostStdio), as a runc container's console is. Nullopt without one.
+std::optional<VfsPath> FindConsoleNode(Vfs& vfs);
 
 }  // namespace moat::fs

@@ -31,7 +31,7 @@ Error HostError() {
 }
 }  // namespace
 
-Result<std::shared_ptr<HostStreamFile>> HostStreamFile::Create(int host_fd) {
+Result<std::shared_ptr<HostStreamFile>> HostStreamFile::Create(int host_fd, const VfsPath* console) {
     int fd = ::fcntl(host_fd, F_DUPFD_CLOEXEC, 3);
     if (fd < 0)
         return HostErrno();
@@ -45,7 +45,7 @@ Result<std::shared_ptr<HostStreamFile>> HostStreamFile::Create(int host_fd) {
     bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     std::shared_ptr<HostStreamFile> file;
     if (::isatty(fd))
-        file = std::make_shared<TtyFile>(flags, std::move(dup));
+        file = std::make_shared<TtyFile>(flags, std::move(dup), console ? std::optional<VfsPath>(*console) : std::nullopt);
     else
         file = std::make_shared<HostStreamFile>(flags, std::move(dup));
     file->m_seekable = regular;
@@ -53,6 +53,12 @@ Result<std::shared_ptr<HostStreamFile>> HostStreamFile::Create(int host_fd) {
 }
 
 bool HostStreamFile::seekable() const { return m_seekable; }
+
+Result<InodeAttr> TtyFile::Stat() {
+    if (path())
+        return File::Stat();
+    return HostStreamFile::Stat();
+}
 
 Result<InodeAttr> HostStreamFile::Stat() {
     struct stat st;
@@ -128,7 +134,8 @@ private:
     std::thread m_thread;  // last: starts once the rest is built
 };
 
-HostStreamFile::HostStreamFile(int flags, UniqueFd fd) : File(flags), m_fd(std::move(fd)) {}
+HostStreamFile::HostStreamFile(int flags, UniqueFd fd, std::optional<VfsPath> path)
+    : File(flags, std::move(path)), m_fd(std::move(fd)) {}
 
 HostStreamFile::~HostStreamFile() {
     std::lock_guard lock(m_watcher_lock);
@@ -336,15 +343,15 @@ Result<uint64_t> TtyFile::Ioctl(kernel::Task& task, uint32_t request, uint64_t a
 
 namespace moat::fs {
 
-std::shared_ptr<FdTable> FdTable::CreateWithHostStdio() {
+std::shared_ptr<FdTable> FdTable::CreateWithHostStdio(const VfsPath* console) {
     const int stdio[3] = {0, 1, 2};
-    return CreateWithHostStdio(stdio);
+    return CreateWithHostStdio(stdio, console);
 }
 
-std::shared_ptr<FdTable> FdTable::CreateWithHostStdio(const int (&fds)[3]) {
+std::shared_ptr<FdTable> FdTable::CreateWithHostStdio(const int (&fds)[3], const VfsPath* console) {
     auto table = std::make_shared<FdTable>();
     for (int fd = 0; fd <= 2; ++fd) {
-        auto file = HostStreamFile::Create(fds[fd]);
+        auto file = HostStreamFile::Create(fds[fd], console);
         if (!file.ok())
             continue;  // closed on the host: closed in the sandbox too
         (void)table->InstallAt(fd, file.release_value(), /*cloexec=*/false, 3);

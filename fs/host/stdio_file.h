@@ -23,10 +23,12 @@ namespace moat::fs {
 
 class HostStreamFile : public File {
 public:
-    // Takes a dup of `host_fd`; EBADF if it is closed.
-    static Result<std::shared_ptr<HostStreamFile>> Create(int host_fd);
+    // Takes a dup of `host_fd`; EBADF if it is closed. A terminal named `console` (the
+    // sandbox's /dev/console, when given) is that node to the app, as a container's console
+    // is in runc: fstat and /proc/self/fd name it, so ttyname(3) and tty(1) find it.
+    static Result<std::shared_ptr<HostStreamFile>> Create(int host_fd, const VfsPath* console = nullptr);
 
-    HostStreamFile(int flags, UniqueFd fd);  // out of line: Watcher is incomplete here
+    HostStreamFile(int flags, UniqueFd fd, std::optional<VfsPath> path = std::nullopt);  // out of line: Watcher
 
     Result<InodeAttr> Stat() override;
     Result<size_t> Read(IoDst& dst) override;
@@ -62,7 +64,11 @@ private:
 
 class TtyFile final : public HostStreamFile {
 public:
-    TtyFile(int flags, UniqueFd fd) : HostStreamFile(flags, std::move(fd)) {}
+    TtyFile(int flags, UniqueFd fd, std::optional<VfsPath> console = std::nullopt)
+        : HostStreamFile(flags, std::move(fd), std::move(console)) {}
+    // The console node's attributes when named one (its device number, owner, mode), else
+    // the host terminal's.
+    Result<InodeAttr> Stat() override;
     Result<uint64_t> Ioctl(kernel::Task& task, uint32_t request, uint64_t arg) override;
     bool is_tty() const override { return true; }
 };

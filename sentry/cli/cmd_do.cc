@@ -6,6 +6,7 @@
 #include "fs/fd_table.h"
 #include "fs/fs_context.h"
 #include "fs/vfs.h"
+#include "fs/dev/devfs.h"
 #include "net/network.h"
 #include "platform/base/log.h"
 #include "platform/ptrace/ptrace_platform.h"
@@ -245,7 +246,8 @@ int RunDo(const DoOptions& opts) {
     forwarder.Start(*kernel.value());
     if (control)
         control->Serve(*kernel.value());
-    auto status = kernel.value()->Run(init, fs::FdTable::CreateWithHostStdio());
+    auto console = fs::FindConsoleNode(kernel.value()->vfs());
+    auto status = kernel.value()->Run(init, fs::FdTable::CreateWithHostStdio(console ? &*console : nullptr));
     control.reset();
     forwarder.Stop();  // before the kernel it forwards to goes away
     if (!status.ok()) {

@@ -1,5 +1,6 @@
 #include "sentry/cli/oci_control.h"
 
+#include "fs/dev/devfs.h"
 #include "fs/exec.h"
 #include "fs/fd_table.h"
 #include "fs/fs_context.h"
@@ -174,7 +175,9 @@ void ControlServer::ServeSession(UniqueFd conn) {
         return SendLine(conn.get(), {{"error", fmt::format("exec: {}: {}", proc.argv[0], strerror(path.error()))}});
     proc.path = *path;
     const int stdio[3] = {received[0].get(), received[1].get(), received[2].get()};
-    auto tg = m_kernel->Spawn(proc, fs::FdTable::CreateWithHostStdio(stdio));
+    // An exec --tty terminal is named /dev/console too: tty(1) and ttyname(3) work in it.
+    auto console = fs::FindConsoleNode(m_kernel->vfs());
+    auto tg = m_kernel->Spawn(proc, fs::FdTable::CreateWithHostStdio(stdio, console ? &*console : nullptr));
     received.clear();  // the sandbox's files hold their own dups
     if (!tg.ok())
         return SendLine(conn.get(), {{"error", fmt::format("exec: {}: {}", proc.argv[0], strerror(tg.error()))}});

@@ -127,7 +127,7 @@ int SendTerminalMaster(const std::string& socket_path, int master) {
         return err;
     }
     char name[] = "/dev/ptmx";
-    iovec iov{name, sizeof(name)};
+    iovec iov{name, sizeof(name) - 1};  // runc sends the name without its NUL
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
     msghdr msg{};
     msg.msg_iov = &iov;

@@ -40,6 +40,24 @@ exec)
   [ $? = 5 ] || fail "exec exit status"
   P rm -f "$name" > /dev/null || fail "rm -f"
   ;;
+tty)
+  # run -it: a terminal of the size the user's has, named as in runc (ttyname works).
+  # script(1) gives podman a terminal; its size is set first (a pty starts at 0x0). podman's
+  # attach writes a NUL into the terminal first, which the echo shows as "^@": dropped.
+  need script bsdutils
+  out=$(timeout 60 script -qec "stty cols 80 rows 24; podman --runtime $moat run --rm -it --network=none $image sh -c 'tty; stty size'" /dev/null < /dev/null | tr -d '\r\0' | sed 's/\^@//g')
+  echo "$out" | grep -qx /dev/console || fail "tty: '$out'"
+  echo "$out" | grep -qx '24 80' || fail "stty size: '$out'"
+  ;;
+exec-tty)
+  need script bsdutils
+  P run -d --name "$name" --network=none "$image" sleep 100 > /dev/null || fail "run -d"
+  out=$(timeout 60 script -qec "stty cols 100 rows 30; podman --runtime $moat exec -it $name sh -c 'tty; stty size; read -r line; echo got-\$line'" /dev/null <<< "typed" | tr -d '\r\0' | sed 's/\^@//g')
+  echo "$out" | grep -qx /dev/console || fail "exec -it tty: '$out'"
+  echo "$out" | grep -qx '30 100' || fail "exec -it stty size: '$out'"
+  echo "$out" | grep -qx 'got-typed' || fail "exec -it input: '$out'"
+  P rm -f "$name" > /dev/null || fail "rm -f"
+  ;;
 *) fail "unknown check" ;;
 esac
 exit 0
