@@ -186,9 +186,8 @@ int RunDo(const DoOptions& opts) {
         return Fail(err);
     // --network=host: the host's interfaces, read once now (before the host's /proc goes away
     // with the pivot); sockets open on the host later.
-    auto network = opts.network == "host"
-                       ? std::make_shared<net::Network>(net::NetworkMode::kHost, net::NetworkConfig::FromHost())
-                       : std::make_shared<net::Network>(net::NetworkMode::kNone, net::NetworkConfig::LoopbackOnly());
+    const auto net_mode = opts.network == "host" ? net::NetworkMode::kHost : net::NetworkMode::kNone;
+    auto net_config = net_mode == net::NetworkMode::kHost ? net::NetworkConfig::FromHost() : net::NetworkConfig::LoopbackOnly();
     // An OCI container's control socket is bound while its host path is still in reach.
     std::unique_ptr<ControlServer> control;
     if (!opts.control_socket.empty()) {
@@ -202,6 +201,9 @@ int RunDo(const DoOptions& opts) {
     // root, its capabilities and any way to gain new privileges, before the first stub forks.
     if (auto r = confinement.Seal(); !r.ok())
         return Fail(fmt::format("cannot confine the sentry: {}", strerror(r.error())));
+    // After Seal: host networking starts a poller thread, which must inherit the dropped
+    // capabilities (they are per thread; Seal refuses to run with a second thread).
+    auto network = std::make_shared<net::Network>(net_mode, std::move(net_config));
     platform::SystrapOptions systrap_opts;
     systrap_opts.patch_syscalls = opts.syscall_patch;
     auto platform = opts.platform == "systrap" ? platform::CreateSystrapPlatform(memory_file.value()->fd(), systrap_opts)

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -59,9 +60,39 @@ std::string SetUpTerminal(const std::string& console_socket, const std::optional
     return "";
 }
 
+// The network namespace config.json asks for, entered at create so that the engine's hooks
+// (createRuntime: docker's libnetwork-setkey, CNI plugins) find it at /proc/PID/ns/net.
+// Returns an error message, or "".
+std::string EnterNetworkNamespace(const OciSpec& spec) {
+    switch (spec.network_namespace) {
+    case OciSpec::NetworkNamespace::kShared: return "";
+    case OciSpec::NetworkNamespace::kNew:
+        // Unprivileged (no user namespace yet): `moat do`'s confinement makes one later.
+        if (::unshare(CLONE_NEWNET) != 0 && errno != EPERM)
+            return fmt::format("cannot make a network namespace: {}", strerror(errno));
+        return "";
+    case OciSpec::NetworkNamespace::kJoin: {
+        int fd = ::open(spec.network_namespace_path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return fmt::format("network namespace {}: {}", spec.network_namespace_path, strerror(errno));
+        int rc = ::setns(fd, CLONE_NEWNET);
+        int err = errno;
+        ::close(fd);
+        if (rc != 0)
+            return fmt::format("cannot join the network namespace {}: {}", spec.network_namespace_path, strerror(err));
+        return "";
+    }
+    }
+    return "";
+}
+
 // The container's process: waits for start, then runs the sandbox; never returns.
 [[noreturn]] void ContainerProcess(const StateStore& store, const OciArgs& args, const OciSpec& spec,
                                    DoOptions opts, int ready_fd) {
+    if (std::string err = EnterNetworkNamespace(spec); !err.empty()) {
+        (void)!::write(ready_fd, err.data(), err.size());
+        ::_exit(125);
+    }
     if (spec.terminal && !args.console_socket.empty()) {
         std::string err = SetUpTerminal(args.console_socket, spec.console_size);
         if (!err.empty()) {

@@ -134,10 +134,25 @@ void ParseHooks(const json& h, OciSpec& spec) {
     }
 }
 
+void ParseNamespaces(const json& l, OciSpec& spec) {
+    if (!l.contains("namespaces"))
+        return;
+    if (!l["namespaces"].is_array())
+        throw std::runtime_error("linux.namespaces must be an array");
+    for (const auto& ns : l["namespaces"]) {
+        if (String(ns, "type", "linux.namespaces[].type") != "network")
+            continue;
+        spec.network_namespace_path = String(ns, "path", "linux.namespaces[].path");
+        spec.network_namespace =
+            spec.network_namespace_path.empty() ? OciSpec::NetworkNamespace::kNew : OciSpec::NetworkNamespace::kJoin;
+    }
+}
+
 void ParseLinux(const json& l, OciSpec& spec) {
     if (!l.is_object())
         return;
     ParseLinuxRestrictions(l, spec);
+    ParseNamespaces(l, spec);
     if (!l.contains("resources") || !l["resources"].is_object())
         return;
     const json& r = l["resources"];
@@ -218,6 +233,9 @@ std::optional<DoOptions> ToDoOptions(const OciSpec& spec, std::string* error) {
     opts.cwd = spec.cwd;
     opts.hostname = spec.hostname;
     opts.make_mount_points = true;
+    // A new network namespace is the sandbox's own stack; otherwise host sockets in the one
+    // the sentry is in by then (the runtime's, or the engine's it joined: cmd_oci.cc).
+    opts.network = spec.network_namespace == OciSpec::NetworkNamespace::kNew ? "none" : "host";
     if (spec.pids_limit && *spec.pids_limit > 0)
         opts.pids_limit = static_cast<size_t>(*spec.pids_limit);
     if (spec.memory_limit && *spec.memory_limit > 0)

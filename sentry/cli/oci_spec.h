@@ -65,6 +65,13 @@ struct OciSpec {
     std::map<std::string, std::vector<OciHook>> hooks;
     std::vector<std::string> masked_paths;    // linux.maskedPaths
     std::vector<std::string> readonly_paths;  // linux.readonlyPaths
+    // linux.namespaces' network entry: absent (runc shares the runtime's network namespace:
+    // host sockets there), present without a path (a new one: the sandbox's own stack,
+    // loopback only) or with one (the engine's, e.g. podman's netavark or CNI: the sentry
+    // joins it and serves the sandbox's sockets as host sockets in it).
+    enum class NetworkNamespace { kShared, kNew, kJoin };
+    NetworkNamespace network_namespace = NetworkNamespace::kShared;
+    std::string network_namespace_path;
     std::optional<int64_t> pids_limit;
     std::optional<int64_t> memory_limit;
     // linux.resources.cpu: quota/period (CFS bandwidth) and the cpuset ("0-1,3").

@@ -8,6 +8,9 @@
 
 #include <fcntl.h>
 
+#include <filesystem>
+#include <iterator>
+
 namespace moat::sandbox {
 
 Result<void> Confinement::EnterNamespaces() {
@@ -25,7 +28,25 @@ Result<void> Confinement::EnterNamespaces() {
     return {};
 }
 
+namespace {
+
+// Capabilities and no_new_privs are per thread: a thread started before Seal would keep what
+// Seal drops. EBUSY when the sentry has more than one thread (read from the host /proc
+// while it is still in reach).
+Result<void> RequireSingleThread() {
+    std::error_code ec;
+    auto tasks = std::filesystem::directory_iterator("/proc/self/task", ec);
+    if (ec)
+        return Errno(ec.value());
+    if (std::distance(begin(tasks), end(tasks)) != 1)
+        return Errno(EBUSY);
+    return {};
+}
+
+}  // namespace
+
 Result<void> Confinement::Seal() {
+    TRY(RequireSingleThread());
     TRY(PivotToEmptyRoot());
     TRY(LimitResources());
     TRY(DropCapabilities());

@@ -4,6 +4,10 @@
 #   status       while a workload runs, every sentry thread shows Seccomp: 2, NoNewPrivs: 1,
 #                CapEff within the file capabilities (0x1f), and the sentry's root is an
 #                empty directory, not the host's /
+#   status-host-net  the same with --network=host (the host's network namespace, its socket
+#                calls on the filter)
+#   status-oci   the same for an OCI container (moat create/start; its control socket bound
+#                before the pivot, the sentry's pid from `moat state`)
 #   forbidden    MOAT_TEST_FORBIDDEN_SYSCALL=1 makes the sentry call acct(2), which is not on
 #                the allowlist: the host kernel kills it (SIGSYS) before the workload runs
 #   no-filter    --no-host-filter: the same workload runs, Seccomp: 0 (the flag works)
@@ -42,9 +46,10 @@ start_workload() {
     kill -0 "$pid" 2>/dev/null || fail "the workload did not start"
 }
 
-case "$check" in
-status)
-    start_workload
+# Every thread of sentry $1 is sealed: Seccomp 2, NoNewPrivs 1, CapEff within 0x1f, an
+# empty root that is not the host's /, a mount namespace of its own.
+check_sealed() {
+    local pid=$1 st
     st=$(thread_status "$pid")
     echo "$st"
     [ -n "$st" ] || fail "no threads of $pid"
@@ -57,8 +62,41 @@ status)
     [ "$root_id" != "$(stat -c '%d:%i' /)" ] || fail "the sentry's root is the host's /"
     [ -z "$(ls -A /proc/"$pid"/root)" ] || fail "the sentry's root is not empty: $(ls -A /proc/"$pid"/root)"
     [ "$(readlink /proc/"$pid"/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ] || fail "same mount namespace as the host"
+}
+
+case "$check" in
+status)
+    start_workload
+    check_sealed "$pid"
     [ "$(readlink /proc/"$pid"/ns/net)" != "$(readlink /proc/self/ns/net)" ] || fail "same network namespace as the host"
     wait "$pid" || fail "the workload failed: $?"
+    ;;
+status-host-net)
+    start_workload --network=host
+    check_sealed "$pid"
+    [ "$(readlink /proc/"$pid"/ns/net)" = "$(readlink /proc/self/ns/net)" ] || fail "--network=host left the host's network namespace"
+    wait "$pid" || fail "the workload failed: $?"
+    ;;
+status-oci)
+    work=$(mktemp -d /tmp/moat-confine-oci.XXXXXX)
+    trap '"$moat" --root "$work/state" delete --force c1 > /dev/null 2>&1; rm -rf "$work"' EXIT
+    here=$(cd "$(dirname "$0")" && pwd)
+    "$here/../e2e/engines/make_rootfs.sh" "$work/b/rootfs" > /dev/null || fail "make_rootfs"
+    (cd "$work/b" && "$moat" spec) || fail "moat spec"
+    python3 - "$work/b/config.json" <<'PY' || fail "config.json"
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["process"]["args"] = ["sleep", "30"]
+c["process"]["terminal"] = False
+json.dump(c, open(sys.argv[1], "w"))
+PY
+    "$moat" --root "$work/state" create --bundle "$work/b" --platform "$platform" c1 || fail "create"
+    "$moat" --root "$work/state" start c1 || fail "start"
+    pid=$("$moat" --root "$work/state" state c1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+    # The control socket is up once exec works: by then the sandbox is fully built.
+    [ "$("$moat" --root "$work/state" exec c1 echo ok)" = ok ] || fail "exec"
+    check_sealed "$pid"
+    [ "$(readlink /proc/"$pid"/ns/net)" != "$(readlink /proc/self/ns/net)" ] || fail "same network namespace as the host"
     ;;
 forbidden)
     out=$(MOAT_TEST_FORBIDDEN_SYSCALL=1 mdo -- /bin/echo reached 2>&1)

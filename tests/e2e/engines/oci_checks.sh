@@ -106,8 +106,8 @@ exec)
   M start x1 || fail start
   out=$(M exec x1 sh -c 'echo "in $(hostname) $(pwd)"') || fail "exec failed: $out"
   [ "$out" = "in box /" ] || fail "exec output '$out'"
-  M exec x1 sh -c 'exit 5'
-  [ $? = 5 ] || fail "exec exit status"
+  M exec x1 sh -c 'exit 5' 2> "$work/exec5.err"
+  rc=$?; [ $rc = 5 ] || fail "exec exit status $rc: $(cat "$work/exec5.err")"
   out=$(M exec --cwd /tmp -e FOO=bar x1 -- sh -c 'echo $FOO $(pwd)')
   [ "$out" = "bar /tmp" ] || fail "exec --cwd/-e output '$out'"
   M exec --detach --pid-file "$work/epid" x1 sh -c 'sleep 0.3; exit 4' || fail "exec --detach"

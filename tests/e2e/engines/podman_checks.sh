@@ -58,6 +58,27 @@ exec-tty)
   echo "$out" | grep -qx 'got-typed' || fail "exec -it input: '$out'"
   P rm -f "$name" > /dev/null || fail "rm -f"
   ;;
+network)
+  # podman's network namespace (netavark's bridge): the sandbox joins it and sees eth0.
+  out=$(P run --rm "$image" sh -c 'tail -n +3 /proc/net/dev') || fail "run failed: $out"
+  echo "$out" | grep -q 'eth0:' || fail "no eth0 in the container: '$out'"
+  out=$(P run --rm --network=none "$image" sh -c 'tail -n +3 /proc/net/dev') || fail "run --network=none failed: $out"
+  echo "$out" | grep -q 'eth0:' && fail "--network=none has an eth0: '$out'"
+  ;;
+publish)
+  # -p HOST:CONTAINER reaches a server in the sandbox through podman's port forwarding.
+  port=$((20000 + $$ % 10000))
+  P run -d --name "$name" -p "$port:8080" "$image" \
+    sh -c 'mkdir -p /tmp/w && echo hello-from-moat > /tmp/w/index.html && exec busybox httpd -f -p 8080 -h /tmp/w' \
+    > /dev/null || fail "run -d -p"
+  got=
+  for _ in $(seq 50); do
+    got=$(python3 -c "import urllib.request,sys; print(urllib.request.urlopen('http://127.0.0.1:$port/', timeout=2).read().decode().strip())" 2>/dev/null) && break
+    sleep 0.2
+  done
+  [ "$got" = hello-from-moat ] || fail "GET through -p $port:8080 gave '$got'"
+  P rm -f "$name" > /dev/null || fail "rm -f"
+  ;;
 *) fail "unknown check" ;;
 esac
 exit 0
