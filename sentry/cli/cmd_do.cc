@@ -24,6 +24,7 @@
 #include "syscalls/table.h"
 
 #include <fcntl.h>
+#include <net/if.h>
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -114,6 +115,21 @@ Result<std::unique_ptr<fs::Vfs>> BuildVfs(const DoOptions& opts, mm::MemoryFile&
     return vfs;
 }
 
+// "host", or "engine" (an OCI container's new network namespace, made at create) when the
+// engine configured more than loopback in it since: docker's bridge. Otherwise the
+// sandbox's own stack in a namespace of its own.
+bool UsesHostNetwork(const std::string& network) {
+    if (network == "host")
+        return true;
+    if (network != "engine")
+        return false;
+    const net::NetworkConfig here = net::NetworkConfig::FromHost();
+    for (const auto& iface : here.interfaces())
+        if (!(iface.flags & IFF_LOOPBACK))
+            return true;
+    return false;
+}
+
 bool EnvSet(const char* name) {
     const char* v = getenv(name);
     return v && *v && strcmp(v, "0") != 0;
@@ -155,7 +171,8 @@ int RunDo(const DoOptions& opts) {
     sandbox::ConfineOptions confine_opts;
     confine_opts.host_filter = !opts.no_host_filter;
     // --network=host stays in the host's network namespace (its socket calls join the list).
-    confine_opts.host_network = opts.network == "host";
+    const bool host_network = UsesHostNetwork(opts.network);
+    confine_opts.host_network = host_network;
     confine_opts.cpus = opts.cpus;
     confine_opts.log_filter = EnvSet("MOAT_HOST_FILTER_LOG");
     sandbox::Confinement confinement(confine_opts);
@@ -186,7 +203,7 @@ int RunDo(const DoOptions& opts) {
         return Fail(err);
     // --network=host: the host's interfaces, read once now (before the host's /proc goes away
     // with the pivot); sockets open on the host later.
-    const auto net_mode = opts.network == "host" ? net::NetworkMode::kHost : net::NetworkMode::kNone;
+    const auto net_mode = host_network ? net::NetworkMode::kHost : net::NetworkMode::kNone;
     auto net_config = net_mode == net::NetworkMode::kHost ? net::NetworkConfig::FromHost() : net::NetworkConfig::LoopbackOnly();
     // An OCI container's control socket is bound while its host path is still in reach.
     std::unique_ptr<ControlServer> control;

@@ -63,12 +63,17 @@ std::string SetUpTerminal(const std::string& console_socket, const std::optional
 // The network namespace config.json asks for, entered at create so that the engine's hooks
 // (createRuntime: docker's libnetwork-setkey, CNI plugins) find it at /proc/PID/ns/net.
 // Returns an error message, or "".
-std::string EnterNetworkNamespace(const OciSpec& spec) {
+// A new namespace made here is "engine" to `moat do`: the engine may configure it before
+// start (docker's libnetwork hook adds eth0), and RunDo looks then.
+std::string EnterNetworkNamespace(const OciSpec& spec, DoOptions& opts) {
     switch (spec.network_namespace) {
     case OciSpec::NetworkNamespace::kShared: return "";
     case OciSpec::NetworkNamespace::kNew:
-        // Unprivileged (no user namespace yet): `moat do`'s confinement makes one later.
-        if (::unshare(CLONE_NEWNET) != 0 && errno != EPERM)
+        // Unprivileged (no user namespace yet): `moat do`'s confinement makes one later,
+        // and the sandbox has its own stack.
+        if (::unshare(CLONE_NEWNET) == 0)
+            opts.network = "engine";
+        else if (errno != EPERM)
             return fmt::format("cannot make a network namespace: {}", strerror(errno));
         return "";
     case OciSpec::NetworkNamespace::kJoin: {
@@ -89,7 +94,7 @@ std::string EnterNetworkNamespace(const OciSpec& spec) {
 // The container's process: waits for start, then runs the sandbox; never returns.
 [[noreturn]] void ContainerProcess(const StateStore& store, const OciArgs& args, const OciSpec& spec,
                                    DoOptions opts, int ready_fd) {
-    if (std::string err = EnterNetworkNamespace(spec); !err.empty()) {
+    if (std::string err = EnterNetworkNamespace(spec, opts); !err.empty()) {
         (void)!::write(ready_fd, err.data(), err.size());
         ::_exit(125);
     }

@@ -117,6 +117,55 @@ exec)
   M delete --force x1 || fail "delete --force"
   M exec x1 true 2>/dev/null && fail "exec in a deleted container succeeded"
   ;;
+netns)
+  # linux.namespaces' network entry: without a path, a namespace made at create that a
+  # createRuntime hook configures (as docker's libnetwork does) and the sandbox then uses;
+  # with a path, the named one is joined; a new one left alone is the sandbox's own stack.
+  source "$here/lib.sh"
+  need ip iproute2
+  need nsenter util-linux
+  cat > "$work/hook.sh" <<'SH'
+#!/bin/sh
+pid=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+nsenter --net=/proc/$pid/ns/net sh -c 'ip link add moat0 type veth peer name moat0p && ip addr add 10.77.0.2/24 dev moat0 && ip link set moat0 up'
+SH
+  chmod +x "$work/hook.sh"
+  bundle sh -c 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | sort | tr "\n" " "'
+  python3 - "$work/b/config.json" "$work/hook.sh" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["hooks"] = {"createRuntime": [{"path": sys.argv[2]}]}
+json.dump(c, open(sys.argv[1], "w"))
+PY
+  out=$(M run --bundle "$work/b" --platform "$platform" n1 2>&1) || fail "run with a hook: $out"
+  [ "$out" = "lo moat0 moat0p " ] || fail "the hook's interface is not in the sandbox: '$out'"
+  # No hook: a new namespace of the sandbox's own (loopback only).
+  python3 - "$work/b/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+del c["hooks"]
+json.dump(c, open(sys.argv[1], "w"))
+PY
+  out=$(M run --bundle "$work/b" --platform "$platform" n2 2>&1) || fail "run: $out"
+  [ "$out" = "lo " ] || fail "a new network namespace shows '$out'"
+  # A named namespace is joined.
+  ns=moat-e2e-$$
+  ip netns add "$ns" || fail "ip netns add"
+  ip -n "$ns" link add moat1 type veth peer name moat1p && ip -n "$ns" link set moat1 up
+  python3 - "$work/b/config.json" "/run/netns/$ns" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+for n in c["linux"]["namespaces"]:
+    if n["type"] == "network":
+        n["path"] = sys.argv[2]
+json.dump(c, open(sys.argv[1], "w"))
+PY
+  out=$(M run --bundle "$work/b" --platform "$platform" n3 2>&1)
+  rc=$?
+  ip netns delete "$ns"
+  [ $rc = 0 ] || fail "run in a named namespace: $out"
+  [ "$out" = "lo moat1 moat1p " ] || fail "the named namespace's interface is not in the sandbox: '$out'"
+  ;;
 install)
   echo '{"debug": true}' > "$work/daemon.json"
   printf '[engine.runtimes]\ncrun = ["/usr/bin/crun"]\n' > "$work/containers.conf"
