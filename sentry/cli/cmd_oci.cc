@@ -98,8 +98,8 @@ std::string EnterNetworkNamespace(const OciSpec& spec, DoOptions& opts) {
         (void)!::write(ready_fd, err.data(), err.size());
         ::_exit(125);
     }
-    if (spec.terminal && !args.console_socket.empty()) {
-        std::string err = SetUpTerminal(args.console_socket, spec.console_size);
+    if (spec.process.terminal && !args.console_socket.empty()) {
+        std::string err = SetUpTerminal(args.console_socket, spec.process.console_size);
         if (!err.empty()) {
             (void)!::write(ready_fd, err.data(), err.size());
             ::_exit(125);
@@ -143,7 +143,7 @@ int Create(const OciGlobal& global, const OciArgs& args, pid_t* child_out) {
         return OciFail(global, error);
     opts->platform = args.platform;
     opts->control_socket = StateStore(global.root).Dir(args.id) + "/control.sock";
-    if (spec->terminal && args.console_socket.empty() && !::isatty(0))
+    if (spec->process.terminal && args.console_socket.empty() && !::isatty(0))
         return OciFail(global, "config.json asks for a terminal but no --console-socket was given");
     StateStore store(global.root);
     if (int err = store.Create(args.id))

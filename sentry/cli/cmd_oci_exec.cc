@@ -5,11 +5,13 @@
 
 #include "sentry/cli/commands.h"
 #include "sentry/cli/oci_control.h"
+#include "sentry/cli/oci_exec_request.h"
+#include "sentry/cli/oci_spec.h"
+#include "sentry/cli/oci_state.h"
 #include "sentry/cli/oci_support.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -22,38 +24,19 @@ namespace moat::cli {
 
 namespace {
 
-using nlohmann::json;
-
-// The request: --process's object, else the command line; -e and --cwd on top.
-bool BuildRequest(const OciArgs& args, json* req, bool* tty, std::string* error) {
-    json process = json::object();
+// The process to start, as runc's exec makes it (oci_exec_request.h): --process's file, or
+// the container's config.json process under the command line's flags.
+std::optional<OciProcess> ExecProcess(const OciArgs& args, const ContainerState& st, std::string* error) {
     if (!args.process_file.empty()) {
-        std::ifstream in(args.process_file);
-        try {
-            process = json::parse(in);
-        } catch (const std::exception& e) {
-            *error = fmt::format("--process {}: {}", args.process_file, e.what());
-            return false;
-        }
+        auto p = ExecProcessFromFile(args.process_file, error);
+        if (p && args.tty)
+            p->terminal = true;
+        return p;
     }
-    std::vector<std::string> argv = args.command;
-    argv.insert(argv.end(), args.rest.begin(), args.rest.end());
-    if (argv.empty() && process.contains("args") && process["args"].is_array())
-        argv = process["args"].get<std::vector<std::string>>();
-    if (argv.empty()) {
-        *error = "exec: no command given";
-        return false;
-    }
-    std::vector<std::string> env;
-    if (process.contains("env") && process["env"].is_array())
-        env = process["env"].get<std::vector<std::string>>();
-    else
-        env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
-    env.insert(env.end(), args.env.begin(), args.env.end());
-    std::string cwd = args.cwd.empty() ? process.value("cwd", std::string("/")) : args.cwd;
-    *tty = args.tty || process.value("terminal", false);
-    *req = {{"args", argv}, {"env", env}, {"cwd", cwd}};
-    return true;
+    auto spec = LoadOciSpec(st.bundle, error);
+    if (!spec)
+        return std::nullopt;
+    return ExecProcessFromFlags(args, spec->process, error);
 }
 
 }  // namespace
@@ -65,11 +48,12 @@ int OciExec(const OciGlobal& global, const OciArgs& args) {
         return OciFail(global, fmt::format("container {} does not exist", args.id));
     if (std::string status = LiveStatus(store, *st); status != "running")
         return OciFail(global, fmt::format("cannot exec in a container that is {}", status));
-    json req;
-    bool tty = false;
     std::string error;
-    if (!BuildRequest(args, &req, &tty, &error))
+    auto process = ExecProcess(args, *st, &error);
+    if (!process)
         return OciFail(global, error);
+    const bool tty = process->terminal;
+    const std::string request = OciProcessJson(*process).dump();
     int stdio[3] = {0, 1, 2};
     int slave = -1;
     if (tty) {
@@ -88,7 +72,7 @@ int OciExec(const OciGlobal& global, const OciArgs& args) {
     const std::string control = store.Dir(args.id) + "/control.sock";
     auto run = [&]() -> int {
         std::string err;
-        int status = ExecThroughControl(control, req.dump(), stdio, nullptr, &err);
+        int status = ExecThroughControl(control, request, stdio, nullptr, &err);
         if (status < 0)
             return OciFail(global, err);
         return ExitCodeOf(status);

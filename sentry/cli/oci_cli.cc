@@ -75,9 +75,12 @@ void RegisterOciCommands(CLI::App& app, OciGlobal& global, OciArgs& args) {
     exec->add_flag("-d,--detach", args.detach, "Do not wait for the process");
     exec->add_option("--cwd", args.cwd, "Working directory");
     exec->add_option("-e,--env", args.env, "NAME=VALUE (repeatable)")->allow_extra_args(false);
-    exec->add_option("-u,--user", args.user, "Accepted (the sandbox runs as its own root)");
-    exec->add_flag("--no-new-privs")->description("Accepted for runc compatibility");
-    exec->add_option("--preserve-fds,--cap,--apparmor,--process-label", args.rest, "Accepted for runc compatibility")
+    exec->add_option("-u,--user", args.user, "UID[:GID] (numeric) instead of the container's user");
+    exec->add_option("-g,--additional-gids", args.additional_gids, "Another supplementary group (repeatable)")
+        ->allow_extra_args(false);
+    exec->add_option("-c,--cap", args.caps, "Add a capability, CAP_NAME (repeatable)")->allow_extra_args(false);
+    exec->add_flag("--no-new-privs", args.no_new_privs, "Set no_new_privs for the process");
+    exec->add_option("--preserve-fds,--apparmor,--process-label", args.rest, "Accepted for runc compatibility")
         ->allow_extra_args(false);
     IdArg(exec, args);
     exec->prefix_command();  // everything after the id is the command, flags included

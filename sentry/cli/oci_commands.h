@@ -3,6 +3,7 @@
 // state, kill, delete, run, ps, list, pause, resume, events, features, spec) and the global
 // flags they pass (--root, --log, --log-format, --systemd-cgroup, --debug). cmd_oci.cc.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,10 @@ struct OciArgs {
     std::vector<std::string> command;  // or the command after the id
     std::vector<std::string> env;      // -e NAME=VALUE
     std::string cwd;
-    std::string user;
+    std::string user;                     // --user UID[:GID]
+    std::vector<int64_t> additional_gids;  // --additional-gids (repeatable)
+    std::vector<std::string> caps;         // --cap CAP_NAME (repeatable)
+    bool no_new_privs = false;
     bool tty = false;
 };
 

@@ -1,5 +1,7 @@
 #include "sentry/cli/oci_control.h"
 
+#include "sentry/cli/oci_exec_request.h"
+
 #include "fs/dev/devfs.h"
 #include "fs/exec.h"
 #include "fs/fd_table.h"
@@ -25,7 +27,6 @@ namespace moat::cli {
 namespace {
 
 using nlohmann::json;
-constexpr size_t kMaxRequest = 256 * 1024;
 
 // A socket address for `path`. Engines' state roots are deep (docker's is
 // /run/docker/runtime-runc/moby/<64 hex digits>/), past sun_path's 108 bytes: then the
@@ -50,8 +51,9 @@ bool FillAddress(const std::string& path, sockaddr_un& addr, UniqueFd& dir) {
 }
 
 // write(2), not send(2): one call fewer on the host filter. SIGPIPE is ignored in the sentry.
+// Replacing bad UTF-8 (an error may quote a cut-off request string) keeps dump from throwing.
 void SendLine(int fd, const json& j) {
-    std::string s = j.dump();
+    std::string s = j.dump(-1, ' ', false, json::error_handler_t::replace);
     (void)!::write(fd, s.data(), s.size());
 }
 
@@ -134,7 +136,17 @@ void ControlServer::AcceptLoop() {
 }
 
 void ControlServer::ServeSession(UniqueFd conn) {
-    std::vector<char> buf(kMaxRequest);
+    // A session's thread must not take the sentry down: out of memory is an answer too.
+    try {
+        ServeRequest(conn);
+    } catch (const std::exception& e) {
+        SendLine(conn.get(), {{"error", fmt::format("exec: {}", e.what())}});
+    }
+}
+
+void ControlServer::ServeRequest(const UniqueFd& conn) {
+    // One byte more than the largest request: a longer one shows as MSG_TRUNC.
+    std::vector<char> buf(kMaxExecRequest + 1);
     iovec iov{buf.data(), buf.size()};
     alignas(cmsghdr) char control[CMSG_SPACE(3 * sizeof(int))] = {};
     msghdr msg{};
@@ -156,17 +168,13 @@ void ControlServer::ServeSession(UniqueFd conn) {
     }
     if (n <= 0 || received.size() != 3 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
         return SendLine(conn.get(), {{"error", "bad exec request"}});
-    kernel::InitProcess proc;
-    try {
-        json req = json::parse(std::string(buf.data(), static_cast<size_t>(n)));
-        proc.argv = req.at("args").get<std::vector<std::string>>();
-        proc.envp = req.value("env", std::vector<std::string>{});
-        proc.cwd = req.value("cwd", std::string("/"));
-    } catch (const std::exception& e) {
-        return SendLine(conn.get(), {{"error", fmt::format("bad exec request: {}", e.what())}});
-    }
-    if (proc.argv.empty())
-        return SendLine(conn.get(), {{"error", "exec: no command"}});
+    // The request is hostile until ParseExecRequest has checked every field; then the process
+    // is set up by the code that set up PID 1 (InitProcessOf).
+    std::string error;
+    auto process = ParseExecRequest(std::string_view(buf.data(), static_cast<size_t>(n)), &error);
+    if (!process)
+        return SendLine(conn.get(), {{"error", error}});
+    kernel::InitProcess proc = InitProcessOf(*process);
     auto ctx = fs::FsContext::Create(m_kernel->vfs(), proc.cwd);
     if (!ctx.ok())
         return SendLine(conn.get(), {{"error", fmt::format("exec: cwd {}: {}", proc.cwd, strerror(ctx.error()))}});

@@ -1,9 +1,13 @@
 #pragma once
 // The container process's control socket (`<state dir>/control.sock`): how `moat exec` starts
-// another process in a running sandbox. One SOCK_SEQPACKET message per request: a JSON object
-// {args, env, cwd} with the new process's stdin, stdout and stderr as SCM_RIGHTS; the answers
-// are {"pid": N} once it runs (or {"error": "..."}) and {"status": W} (a wait status) when it
-// has exited. Only the host user who owns the state directory can reach the socket (0700).
+// another process in a running sandbox. One SOCK_SEQPACKET message per request: a runtime-spec
+// process object (args, env, cwd, user {uid, gid, additionalGids, umask}, capabilities,
+// noNewPrivileges, rlimits; oci_exec_request.h) with the new process's stdin, stdout and
+// stderr as SCM_RIGHTS; the answers are {"pid": N} once it runs (or {"error": "..."}) and
+// {"status": W} (a wait status) when it has exited. Only the host user who owns the state
+// directory can reach the socket (0600: connect(2) needs write permission on it); the sentry
+// still checks every field of a request as it would a stranger's (ParseExecRequest) and
+// answers a bad one with an error, never a crash.
 
 #include "platform/base/result.h"
 #include "platform/base/unique_fd.h"
@@ -41,6 +45,7 @@ private:
     ControlServer(UniqueFd dir, std::string name, UniqueFd listen, UniqueFd stop);
     void AcceptLoop();
     void ServeSession(UniqueFd conn);
+    void ServeRequest(const UniqueFd& conn);
 
     kernel::Kernel* m_kernel = nullptr;
     UniqueFd m_dir;  // the state directory (O_PATH): unlinking the socket after the pivot

@@ -1,4 +1,5 @@
 #include "sentry/cli/oci_spec.h"
+#include "sentry/cli/oci_json.h"
 #include "sentry/cli/oci_spec_fields.h"
 
 #include <fmt/format.h>
@@ -15,6 +16,8 @@ namespace moat::cli {
 namespace {
 
 using nlohmann::json;
+using ocijson::String;
+using ocijson::StringList;
 
 bool HasOption(const OciMount& m, const std::string& opt) {
     return std::find(m.options.begin(), m.options.end(), opt) != m.options.end();
@@ -56,65 +59,6 @@ unsigned CpusOf(const OciSpec& spec) {
     return cpus;
 }
 
-// process.user, capabilities and noNewPrivileges as the init process's credentials, as runc
-// leaves them just before its execve: the ids, the groups, and the five sets as given (the
-// sentry's exec then transforms them as Linux's does).
-kernel::Credentials CredentialsOf(const OciSpec& spec) {
-    kernel::Credentials c;
-    c.ruid = c.euid = c.suid = c.fsuid = spec.uid;
-    c.rgid = c.egid = c.sgid = c.fsgid = spec.gid;
-    c.groups.assign(spec.additional_gids.begin(), spec.additional_gids.end());
-    if (spec.capabilities) {
-        c.caps.bounding = spec.capabilities->bounding;
-        c.caps.effective = spec.capabilities->effective;
-        c.caps.inheritable = spec.capabilities->inheritable;
-        c.caps.permitted = spec.capabilities->permitted;
-        // Linux keeps ambient within permitted and inheritable (PR_CAP_AMBIENT_RAISE).
-        c.caps.ambient = spec.capabilities->ambient & c.caps.permitted & c.caps.inheritable;
-    } else if (spec.uid != 0) {
-        // runc's setuid without capabilities listed: Linux drops them on leaving uid 0.
-        c.caps.permitted = c.caps.effective = 0;
-    }
-    c.no_new_privs = spec.no_new_privileges;
-    return c;
-}
-
-std::vector<std::string> Strings(const json& j, const char* what) {
-    std::vector<std::string> out;
-    if (j.is_null())
-        return out;
-    if (!j.is_array())
-        throw std::runtime_error(fmt::format("{} must be an array of strings", what));
-    for (const auto& e : j) {
-        if (!e.is_string())
-            throw std::runtime_error(fmt::format("{} must be an array of strings", what));
-        out.push_back(e.get<std::string>());
-    }
-    return out;
-}
-
-std::string String(const json& parent, const char* key, const char* what) {
-    if (!parent.contains(key) || parent[key].is_null())
-        return "";
-    if (!parent[key].is_string())
-        throw std::runtime_error(fmt::format("{} must be a string", what));
-    return parent[key].get<std::string>();
-}
-
-void ParseProcess(const json& p, OciSpec& spec) {
-    if (!p.is_object())
-        throw std::runtime_error("process must be an object");
-    spec.args = Strings(p.value("args", json()), "process.args");
-    spec.env = Strings(p.value("env", json()), "process.env");
-    spec.cwd = String(p, "cwd", "process.cwd");
-    if (spec.cwd.empty())
-        spec.cwd = "/";
-    if (spec.cwd[0] != '/')
-        throw std::runtime_error("process.cwd must be an absolute path");
-    spec.terminal = p.value("terminal", false);
-    ParseProcessIdentity(p, spec);
-}
-
 void ParseHooks(const json& h, OciSpec& spec) {
     if (!h.is_object())
         return;
@@ -126,8 +70,8 @@ void ParseHooks(const json& h, OciSpec& spec) {
             hook.path = String(e, "path", "hooks[].path");
             if (hook.path.empty() || hook.path[0] != '/')
                 throw std::runtime_error(fmt::format("hooks.{}: path must be absolute", it.key()));
-            hook.args = Strings(e.value("args", json()), "hooks[].args");
-            hook.env = Strings(e.value("env", json()), "hooks[].env");
+            hook.args = StringList(e, "args", "hooks[].args");
+            hook.env = StringList(e, "env", "hooks[].env");
             hook.timeout = e.value("timeout", 0);
             spec.hooks[it.key()].push_back(std::move(hook));
         }
@@ -180,7 +124,7 @@ std::optional<OciSpec> LoadOciSpec(const std::string& bundle, std::string* error
         spec.oci_version = String(j, "ociVersion", "ociVersion");
         if (!j.contains("process"))
             throw std::runtime_error("process is missing");
-        ParseProcess(j["process"], spec);
+        spec.process = ParseOciProcess(j["process"], OciSource::kBundle);
         if (!j.contains("root") || !j["root"].is_object())
             throw std::runtime_error("root is missing");
         std::string root = String(j["root"], "path", "root.path");
@@ -200,7 +144,7 @@ std::optional<OciSpec> LoadOciSpec(const std::string& bundle, std::string* error
                 mount.destination = String(m, "destination", "mounts[].destination");
                 mount.type = String(m, "type", "mounts[].type");
                 mount.source = String(m, "source", "mounts[].source");
-                mount.options = Strings(m.value("options", json()), "mounts[].options");
+                mount.options = StringList(m, "options", "mounts[].options");
                 if (mount.destination.empty() || mount.destination[0] != '/')
                     throw std::runtime_error(fmt::format("mount destination '{}' must be absolute", mount.destination));
                 spec.mounts.push_back(std::move(mount));
@@ -218,7 +162,7 @@ std::optional<OciSpec> LoadOciSpec(const std::string& bundle, std::string* error
         *error = fmt::format("{}: {}", path, e.what());
         return std::nullopt;
     }
-    if (spec.args.empty()) {
+    if (spec.process.args.empty()) {
         *error = fmt::format("{}: process.args is empty", path);
         return std::nullopt;
     }
@@ -228,9 +172,11 @@ std::optional<OciSpec> LoadOciSpec(const std::string& bundle, std::string* error
 std::optional<DoOptions> ToDoOptions(const OciSpec& spec, std::string* error) {
     DoOptions opts;
     opts.root = spec.root_path;
-    opts.command = spec.args;
-    opts.env = spec.env;
-    opts.cwd = spec.cwd;
+    // PID 1 is set up as every exec'd process is (oci_control.cc): from InitProcessOf.
+    kernel::InitProcess init = InitProcessOf(spec.process);
+    opts.command = init.argv;
+    opts.env = init.envp;
+    opts.cwd = init.cwd;
     opts.hostname = spec.hostname;
     opts.make_mount_points = true;
     // A new network namespace is the sandbox's own stack; otherwise host sockets in the one
@@ -241,9 +187,11 @@ std::optional<DoOptions> ToDoOptions(const OciSpec& spec, std::string* error) {
     if (spec.memory_limit && *spec.memory_limit > 0)
         opts.memory_limit = static_cast<uint64_t>(*spec.memory_limit);
     opts.cpus = CpusOf(spec);
-    opts.init_credentials = CredentialsOf(spec);
-    opts.umask = spec.umask;
-    for (const auto& r : spec.rlimits)
+    opts.init_credentials = init.credentials;
+    opts.umask = init.umask;
+    // The sandbox's initial limits: an exec'd process without rlimits of its own starts with
+    // them too, as in runc (its exec takes the container's rlimits by default).
+    for (const auto& r : init.rlimits)
         opts.rlimits.push_back(RlimitArg{r.resource, r.soft, r.hard});
     opts.masked_paths = spec.masked_paths;
     opts.readonly_paths = spec.readonly_paths;

@@ -4,6 +4,7 @@
 // a field of the wrong type is an error naming it.
 
 #include "sentry/cli/commands.h"
+#include "sentry/cli/oci_process.h"
 
 #include <cstdint>
 #include <map>
@@ -27,35 +28,9 @@ struct OciHook {
     int timeout = 0;  // seconds, 0: none
 };
 
-// process.rlimits[]: type RLIMIT_* as Linux's resource number.
-struct OciRlimit {
-    int resource = 0;
-    uint64_t soft = 0, hard = 0;
-};
-
-// process.capabilities: each set as a bit mask of CAP_* numbers (a missing list is empty).
-struct OciCapabilities {
-    uint64_t bounding = 0, effective = 0, inheritable = 0, permitted = 0, ambient = 0;
-};
-
-// process.consoleSize.
-struct OciConsoleSize {
-    unsigned height = 0, width = 0;
-};
-
 struct OciSpec {
     std::string oci_version;
-    std::vector<std::string> args;
-    std::vector<std::string> env;
-    std::string cwd = "/";
-    bool terminal = false;
-    uint32_t uid = 0, gid = 0;
-    std::vector<uint32_t> additional_gids;        // process.user.additionalGids
-    std::optional<uint32_t> umask;                // process.user.umask
-    std::vector<OciRlimit> rlimits;               // process.rlimits
-    std::optional<OciCapabilities> capabilities;  // absent: the process keeps every capability
-    bool no_new_privileges = false;
-    std::optional<OciConsoleSize> console_size;
+    OciProcess process;
     std::string root_path;  // absolute (resolved against the bundle)
     bool root_readonly = false;
     std::string hostname;

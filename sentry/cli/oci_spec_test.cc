@@ -38,10 +38,10 @@ protected:
 TEST_F(OciSpecTest, UserWithGroupsAndUmask) {
     auto spec = Load(R"(, "user": {"uid": 1000, "gid": 100, "additionalGids": [5, 6], "umask": 63})");
     ASSERT_TRUE(spec) << m_error;
-    EXPECT_EQ(spec->uid, 1000u);
-    EXPECT_EQ(spec->gid, 100u);
-    EXPECT_EQ(spec->additional_gids, (std::vector<uint32_t>{5, 6}));
-    EXPECT_EQ(spec->umask, 077u);
+    EXPECT_EQ(spec->process.uid, 1000u);
+    EXPECT_EQ(spec->process.gid, 100u);
+    EXPECT_EQ(spec->process.additional_gids, (std::vector<uint32_t>{5, 6}));
+    EXPECT_EQ(spec->process.umask, 077u);
     auto opts = ToDoOptions(*spec, &m_error);
     ASSERT_TRUE(opts);
     ASSERT_TRUE(opts->init_credentials);
@@ -60,10 +60,10 @@ TEST_F(OciSpecTest, UserOfTheWrongTypeIsNamed) {
 TEST_F(OciSpecTest, Rlimits) {
     auto spec = Load(R"(, "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 2048, "soft": 512}])");
     ASSERT_TRUE(spec) << m_error;
-    ASSERT_EQ(spec->rlimits.size(), 1u);
-    EXPECT_EQ(spec->rlimits[0].resource, RLIMIT_NOFILE);
-    EXPECT_EQ(spec->rlimits[0].soft, 512u);
-    EXPECT_EQ(spec->rlimits[0].hard, 2048u);
+    ASSERT_EQ(spec->process.rlimits.size(), 1u);
+    EXPECT_EQ(spec->process.rlimits[0].resource, RLIMIT_NOFILE);
+    EXPECT_EQ(spec->process.rlimits[0].soft, 512u);
+    EXPECT_EQ(spec->process.rlimits[0].hard, 2048u);
 }
 
 TEST_F(OciSpecTest, InvalidRlimitTypeIsAnError) {
@@ -76,11 +76,11 @@ TEST_F(OciSpecTest, CapabilitiesAndNoNewPrivileges) {
     auto spec = Load(R"(, "noNewPrivileges": true, "capabilities": {"bounding": ["CAP_KILL", "CAP_CHOWN"],
                      "effective": ["CAP_KILL"], "permitted": ["CAP_KILL", "CAP_NOT_YET_INVENTED"]})");
     ASSERT_TRUE(spec) << m_error;
-    ASSERT_TRUE(spec->capabilities);
-    EXPECT_EQ(spec->capabilities->bounding, (1ull << CAP_KILL) | (1ull << CAP_CHOWN));
-    EXPECT_EQ(spec->capabilities->permitted, 1ull << CAP_KILL);
-    EXPECT_EQ(spec->capabilities->inheritable, 0u);
-    EXPECT_TRUE(spec->no_new_privileges);
+    ASSERT_TRUE(spec->process.capabilities);
+    EXPECT_EQ(spec->process.capabilities->bounding, (1ull << CAP_KILL) | (1ull << CAP_CHOWN));
+    EXPECT_EQ(spec->process.capabilities->permitted, 1ull << CAP_KILL);
+    EXPECT_EQ(spec->process.capabilities->inheritable, 0u);
+    EXPECT_TRUE(spec->process.no_new_privileges);
     auto opts = ToDoOptions(*spec, &m_error);
     ASSERT_TRUE(opts);
     EXPECT_TRUE(opts->init_credentials->no_new_privs);
@@ -104,9 +104,9 @@ TEST_F(OciSpecTest, PathsAndResources) {
     ASSERT_TRUE(spec) << m_error;
     EXPECT_EQ(spec->masked_paths, std::vector<std::string>{"/proc/kcore"});
     EXPECT_EQ(spec->readonly_paths, std::vector<std::string>{"/proc/sys"});
-    ASSERT_TRUE(spec->console_size);
-    EXPECT_EQ(spec->console_size->height, 40u);
-    EXPECT_EQ(spec->console_size->width, 120u);
+    ASSERT_TRUE(spec->process.console_size);
+    EXPECT_EQ(spec->process.console_size->height, 40u);
+    EXPECT_EQ(spec->process.console_size->width, 120u);
     auto opts = ToDoOptions(*spec, &m_error);
     ASSERT_TRUE(opts);
     EXPECT_EQ(opts->memory_limit, 268435456u);

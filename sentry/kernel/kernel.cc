@@ -148,6 +148,9 @@ Result<std::shared_ptr<Task>> Kernel::CreateProcess(const InitProcess& proc, std
         task->creds() = *proc.credentials;
     if (proc.umask)
         task->fs_context().SwapUmask(*proc.umask);
+    for (const auto& r : proc.rlimits)
+        if (r.resource >= 0 && r.resource < RLIM_NLIMITS)
+            tg->set_rlimit(r.resource, {r.soft, r.hard});
     TRY(task->Exec(proc.path, proc.argv, proc.envp));
     task->regs_replaced = false;
     return task;

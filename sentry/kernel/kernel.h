@@ -49,7 +49,14 @@ struct KernelOptions {
     std::shared_ptr<net::Network> network;
 };
 
-// What the front end asks the kernel to run as PID 1.
+// A resource limit a process starts with (OCI process.rlimits); resource < RLIM_NLIMITS.
+struct ResourceLimit {
+    int resource = 0;
+    uint64_t soft = 0, hard = 0;
+};
+
+// What the front end asks the kernel to run as PID 1 or, with Spawn, as another process
+// entering the sandbox from outside (`moat exec`).
 struct InitProcess {
     std::string path;                 // resolved path of the executable (inside the sandbox)
     std::vector<std::string> argv;
@@ -59,6 +66,8 @@ struct InitProcess {
     // unset: root with every capability.
     std::optional<Credentials> credentials;
     std::optional<uint32_t> umask;  // unset: 022
+    // Set over the sandbox's initial limits (ThreadGroup::SetInitialRlimit).
+    std::vector<ResourceLimit> rlimits;
 };
 
 // The syscall dispatcher is installed by the front end (syscalls/ depends on the kernel,

@@ -166,6 +166,91 @@ PY
   [ $rc = 0 ] || fail "run in a named namespace: $out"
   [ "$out" = "lo moat1 moat1p " ] || fail "the named namespace's interface is not in the sandbox: '$out'"
   ;;
+exec-user)
+  # runc's exec: the container's process (config.json's user 1234:1234 here) unless the
+  # flags or --process say otherwise.
+  bundle sleep 30
+  python3 - "$work/b/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["process"]["user"] = {"uid": 1234, "gid": 1234}
+json.dump(c, open(sys.argv[1], "w"))
+PY
+  M create --bundle "$work/b" --platform "$platform" u1 || fail create
+  M start u1 || fail start
+  out=$(M exec u1 sh -c 'echo $(id -u):$(id -g)') || fail "exec: $out"
+  [ "$out" = 1234:1234 ] || fail "exec without --user: '$out', want the config's 1234:1234"
+  out=$(M exec --user 1000:1000 u1 id -u) || fail "exec --user: $out"
+  [ "$out" = 1000 ] || fail "exec --user 1000:1000: id -u says '$out'"
+  out=$(M exec --user 1000:1000 --additional-gids 7 u1 sh -c 'echo $(id -g) $(id -G)')
+  [ "$out" = "1000 1000 7" ] || fail "exec --user/--additional-gids: '$out'"
+  out=$(M exec --user 42 u1 sh -c 'echo $(id -u):$(id -g)')
+  [ "$out" = 42:1234 ] || fail "exec --user 42 keeps the config's gid: '$out'"
+  # Not root: no capabilities after the exec (no ambient set).
+  M exec u1 cat /proc/self/status > "$work/status" || fail "exec cat"
+  grep -q $'^CapEff:\t0000000000000000$' "$work/status" || fail "uid 1234's CapEff: $(grep Cap "$work/status")"
+  # PATH lookup uses the exec's environment (the last PATH wins, as in runc).
+  M exec -e PATH=/nowhere u1 id > /dev/null 2>&1 && fail "exec found id through a PATH without it"
+  out=$(M exec -e PATH=/nowhere -e PATH=/bin u1 id -u) || fail "exec -e PATH=/bin: $out"
+  # --process: the file is the whole process, user and capabilities included.
+  cat > "$work/process.json" <<'JSON'
+{"args": ["cat", "/proc/self/status"], "env": ["PATH=/bin"], "cwd": "/tmp",
+ "user": {"uid": 1000, "gid": 1000, "additionalGids": [20], "umask": 63},
+ "capabilities": {"bounding": ["CAP_NET_BIND_SERVICE", "CAP_KILL"], "permitted": ["CAP_NET_BIND_SERVICE", "CAP_KILL"],
+                  "inheritable": ["CAP_NET_BIND_SERVICE"], "effective": ["CAP_NET_BIND_SERVICE", "CAP_KILL"],
+                  "ambient": ["CAP_NET_BIND_SERVICE"]},
+ "noNewPrivileges": true, "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 200, "soft": 100}]}
+JSON
+  M exec --process "$work/process.json" u1 > "$work/status" || fail "exec --process: $(cat "$work/status")"
+  for want in $'Uid:\t1000\t1000\t1000\t1000' $'Groups:\t20 ' $'Umask:\t0077' $'NoNewPrivs:\t1' \
+              $'CapEff:\t0000000000000400' $'CapAmb:\t0000000000000400' $'CapBnd:\t0000000000000420'; do
+    grep -qxF "$want" "$work/status" || fail "exec --process: no '$want' in: $(cat "$work/status")"
+  done
+  # Root with a bounding set: the exec gives it exactly that set.
+  cat > "$work/process.json" <<'JSON'
+{"args": ["sh", "-c", "cat /proc/self/status; ulimit -n"], "env": ["PATH=/bin"], "cwd": "/",
+ "user": {"uid": 0, "gid": 0},
+ "capabilities": {"bounding": ["CAP_CHOWN", "CAP_KILL"], "permitted": ["CAP_CHOWN", "CAP_KILL"],
+                  "effective": ["CAP_CHOWN", "CAP_KILL"]},
+ "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 200, "soft": 100}]}
+JSON
+  M exec --process "$work/process.json" u1 > "$work/status" || fail "exec --process (root): $(cat "$work/status")"
+  grep -qxF $'CapEff:\t0000000000000021' "$work/status" || fail "root's CapEff: $(grep Cap "$work/status")"
+  tail -1 "$work/status" | grep -qx 100 || fail "exec --process rlimits: ulimit -n says $(tail -1 "$work/status")"
+  M exec --user root u1 true 2>/dev/null && fail "exec --user with a name succeeded (runc wants numbers)"
+  M exec --cap CAP_BOGUS u1 true 2>/dev/null && fail "exec --cap with an unknown name succeeded"
+  M delete --force u1 || fail "delete --force"
+  ;;
+exec-hostile)
+  # The control socket's requests are checked field by field; a bad one gets an error, and the
+  # container lives on.
+  bundle sleep 30
+  M create --bundle "$work/b" --platform "$platform" h1 || fail create
+  M start h1 || fail start
+  M exec h1 true || fail "exec before"
+  python3 - "$root/h1/control.sock" <<'PY' || fail "a bad request was not answered with an error"
+import json, os, socket, sys
+bad = [b"", b"{", b"[]", b'"x"', b'{"args": "sh"}', b'{"args": []}', b'{"args": ["sh"], "user": {"uid": -1}}',
+       b'{"args": ["sh"], "user": {"uid": 4294967295}}', b'{"args": ["sh"], "capabilities": {"bounding": ["CAP_NOPE"]}}',
+       b'{"args": ["sh"], "rlimits": [{"type": "RLIMIT_NOPE"}]}', b'{"args": ["sh"], "x": ' + b"[" * 100000 + b"]" * 100000 + b"}",
+       b'{"args": ["\xff"]}', b'{"args": ["sh"], "env": ["' + b"A" * 300000 + b'"]}']
+fd = os.open("/dev/null", os.O_RDWR)
+for req in bad:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(sys.argv[1])
+    try:
+        socket.send_fds(s, [req], [fd, fd, fd])
+    except OSError:
+        continue  # too large for one message: the kernel refused it already
+    answer = json.loads(s.recv(65536))
+    assert "error" in answer, (req[:60], answer)
+    s.close()
+PY
+  [ "$(status_of h1)" = running ] || fail "the container died of bad requests: $(status_of h1)"
+  out=$(M exec h1 echo still-here) || fail "exec after: $out"
+  [ "$out" = still-here ] || fail "exec after: '$out'"
+  M delete --force h1 || fail "delete --force"
+  ;;
 install)
   echo '{"debug": true}' > "$work/daemon.json"
   printf '[engine.runtimes]\ncrun = ["/usr/bin/crun"]\n' > "$work/containers.conf"

@@ -40,6 +40,19 @@ exec)
   [ $? = 5 ] || fail "exec exit status"
   P rm -f "$name" > /dev/null || fail "rm -f"
   ;;
+exec-user)
+  # podman passes the user in --process's file; the image's user (root) otherwise.
+  P run -d --name "$name" --network=none "$image" sleep 100 > /dev/null || fail "run -d"
+  out=$(P exec --user 1234 "$name" id -u) || fail "exec --user failed: $out"
+  [ "$out" = 1234 ] || fail "exec --user 1234: id -u says '$out'"
+  out=$(P exec --user 1234:5678 "$name" id -g) || fail "exec --user UID:GID failed: $out"
+  [ "$out" = 5678 ] || fail "exec --user 1234:5678: id -g says '$out'"
+  out=$(P exec "$name" id -u) || fail "exec failed: $out"
+  [ "$out" = 0 ] || fail "exec without --user: id -u says '$out'"
+  P exec --user 1234 "$name" cat /proc/self/status | grep -qx $'CapEff:\t0000000000000000' \
+    || fail "exec --user 1234 kept capabilities: $(P exec --user 1234 "$name" cat /proc/self/status | grep Cap)"
+  P rm -f "$name" > /dev/null || fail "rm -f"
+  ;;
 tty)
   # run -it: a terminal of the size the user's has, named as in runc (ttyname works).
   # script(1) gives podman a terminal; its size is set first (a pty starts at 0x0). podman's
