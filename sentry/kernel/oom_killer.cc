@@ -111,7 +111,10 @@ OomKiller::Outcome OomKiller::OutOfMemory(Task& task) {
     }
     Victim victim = *m_victim;
     lock.unlock();
-    if (!WaitForVictim(task, victim)) {
+    if (WaitForVictim(task, victim)) {
+        if (victim.mm.expired())
+            log::debug("oom: [{}] process {} freed its memory; retrying", task.tid(), victim.pid);
+    } else {
         lock.lock();
         if (m_victim && m_victim->pid == victim.pid && m_victim->deadline == victim.deadline) {
             log::debug("oom: process {} did not free its memory in time", victim.pid);
