@@ -1,10 +1,15 @@
 #include "platform/base/log.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/kernel/oom_killer.h"
+#include "sentry/kernel/signals.h"
+#include "sentry/mm/memory_file.h"
 #include "sentry/kernel/task.h"
 #include "syscalls/strace.h"
 #include "syscalls/table.h"
 
 #include <unistd.h>
+
+#include <csignal>
 
 #include <sys/syscall.h>
 
@@ -25,6 +30,16 @@ void WriteStrace(kernel::Task& task, const std::string& line) {
         n -= static_cast<size_t>(w);
     }
 }
+// The handler failed because the memory file had no frame for it (page cache, tmpfs, a copy
+// that populates or breaks COW). As Linux's allocator calls the OOM killer and retries, the
+// syscall restarts once a victim's memory is freed; if this process is the victim it dies
+// (the error is what its last syscall returns, which nobody sees).
+int64_t AfterOutOfMemory(kernel::Task& task, int64_t ret) {
+    if (task.kernel().oom_killer().OutOfMemory(task) == kernel::OomKiller::Outcome::Retry)
+        return -ERESTARTNOINTR;
+    (void)kernel::SendGroupSignal(task.thread_group(), kernel::MakeSigInfo(SIGKILL, SI_KERNEL));
+    return ret;
+}
 }  // namespace
 
 void Dispatch(kernel::Task& task) {
@@ -40,8 +55,11 @@ void Dispatch(kernel::Task& task) {
 
     int64_t ret;
     if (entry && entry->handler) {
+        (void)mm::MemoryFile::TakeAllocationFailure();  // only this syscall's allocations count
         SyscallResult res = entry->handler(task, args);
         ret = res.ok() ? static_cast<int64_t>(res.value()) : -static_cast<int64_t>(res.error());
+        if (!res.ok() && mm::MemoryFile::TakeAllocationFailure())
+            ret = AfterOutOfMemory(task, ret);
     } else {
         task.kernel().CountUnimplemented(nr);
         log::debug("[{}] unimplemented syscall {} ({})", task.tid(), nr, entry ? entry->name : "unknown");

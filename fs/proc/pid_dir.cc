@@ -20,6 +20,7 @@ using namespace synthetic;
 namespace {
 
 using PidTextFn = std::function<Result<std::string>(const FsCaller&, const ProcessRef&)>;
+using PidWriteFn = std::function<Result<void>(const FsCaller&, const ProcessRef&, std::string_view)>;
 
 class PidDir final : public TableDir {
 public:
@@ -62,8 +63,14 @@ private:
 };
 
 ChildSpec PidFile(std::string name, uint32_t perm, std::shared_ptr<FileSystem> fs, struct timespec time, pid_t pid,
-                  pid_t tid, PidTextFn text, bool need_access = false) {
+                  pid_t tid, PidTextFn text, bool need_access = false, PidWriteFn write = nullptr) {
     FileOps ops;
+    if (write) {
+        ops.write = [pid, tid, write = std::move(write)](const FsCaller& caller, std::string_view data) -> Result<void> {
+            auto p = TRY(FindProcess(caller, pid, tid));
+            return write(caller, p, data);
+        };
+    }
     ops.generate = [pid, tid, text = std::move(text)](const FsCaller& caller) -> Result<std::string> {
         auto p = TRY(FindProcess(caller, pid, tid));
         return text(caller, p);
@@ -145,8 +152,8 @@ std::vector<ChildSpec> PidChildren(std::shared_ptr<FileSystem> fs, struct timesp
     c.push_back(PidFile("mountinfo", 0444, fs, time, pid, tid, MountInfoText));
     c.push_back(PidFile("mounts", 0444, fs, time, pid, tid, MountsText));
     c.push_back(NetDirChild(fs, time));
-    c.push_back(PidFile("oom_score", 0444, fs, time, pid, tid, text("0\n")));
-    c.push_back(PidFile("oom_score_adj", 0644, fs, time, pid, tid, text("0\n")));
+    c.push_back(PidFile("oom_score", 0444, fs, time, pid, tid, OomScoreText));
+    c.push_back(PidFile("oom_score_adj", 0644, fs, time, pid, tid, OomScoreAdjText, false, WriteOomScoreAdj));
     c.push_back(PidLink("root", fs, time, pid, tid, [](const ProcessRef& p) -> Result<VfsPath> {
         auto ctx = p.task->fs_context_ptr();
         if (!ctx)

@@ -7,6 +7,7 @@
 #include "platform/base/result.h"
 
 #include <string>
+#include <string_view>
 
 namespace moat::fs::proc {
 
@@ -29,5 +30,12 @@ Result<std::string> AuxvText(const FsCaller& caller, const ProcessRef& p);
 Result<std::string> LimitsText(const FsCaller& caller, const ProcessRef& p);
 Result<std::string> MountsText(const FsCaller& caller, const ProcessRef& p);
 Result<std::string> MountInfoText(const FsCaller& caller, const ProcessRef& p);
+
+// pid_oom.cc
+Result<std::string> OomScoreText(const FsCaller& caller, const ProcessRef& p);
+Result<std::string> OomScoreAdjText(const FsCaller& caller, const ProcessRef& p);
+// EINVAL for anything but an integer in -1000..1000; EACCES below the floor without
+// CAP_SYS_RESOURCE.
+Result<void> WriteOomScoreAdj(const FsCaller& caller, const ProcessRef& p, std::string_view data);
 
 }  // namespace moat::fs::proc

@@ -56,6 +56,13 @@ Result<std::shared_ptr<File>> GeneratedFileInode::Open(const FsCaller& caller, c
     return std::shared_ptr<File>(std::make_shared<SnapshotFile>(flags, path, std::move(text), m_ops.write));
 }
 
+Result<void> GeneratedFileInode::SetAttr(const FsCaller& caller, const SetAttrRequest& req) {
+    constexpr unsigned kIgnored = SetAttrRequest::kSize | SetAttrRequest::kAtime | SetAttrRequest::kMtime;
+    if (m_ops.write && (req.mask & ~kIgnored) == 0)
+        return {};
+    return SyntheticInode::SetAttr(caller, req);
+}
+
 SnapshotFile::SnapshotFile(int status_flags, VfsPath path, std::string text, Writer writer)
     : File(status_flags, std::move(path)), m_text(std::move(text)), m_writer(std::move(writer)) {}
 

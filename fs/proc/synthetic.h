@@ -73,6 +73,9 @@ class GeneratedFileInode final : public SyntheticInode {
 public:
     GeneratedFileInode(std::shared_ptr<FileSystem> fs, Identity id, struct timespec time, FileOps ops);
     Result<std::shared_ptr<File>> Open(const FsCaller& caller, const VfsPath& path, int flags) override;
+    // O_TRUNC on a writable file (`echo 5 > /proc/self/oom_score_adj`): the size and times
+    // are ignored, as Linux's proc_setattr does; anything else EPERM.
+    Result<void> SetAttr(const FsCaller& caller, const SetAttrRequest& req) override;
 
 private:
     const FileOps m_ops;

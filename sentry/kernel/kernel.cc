@@ -1,4 +1,5 @@
 #include "sentry/kernel/kernel.h"
+#include "sentry/kernel/oom_killer.h"
 
 #include "fs/fd_table.h"
 #include "fs/fs_context.h"
@@ -47,6 +48,7 @@ Result<std::unique_ptr<Kernel>> Kernel::Create(std::unique_ptr<platform::Platfor
     Kernel* raw = k.get();
     k->m_unix_space = std::make_shared<net::UnixSpace>([raw] { return raw->NextAnonInode(); });
     k->m_inet_space = std::make_shared<net::InetSpace>([raw] { return raw->NextAnonInode(); });
+    k->m_oom_killer = std::make_unique<OomKiller>(*k);
     k->m_processes = std::make_unique<ProcessTree>(*k);
     return k;
 }

@@ -30,6 +30,7 @@ namespace moat::kernel {
 class Timekeeper;
 class TimerQueue;
 class ProcessTree;
+class OomKiller;
 }  // namespace moat::kernel
 namespace moat::loader {
 class Vdso;
@@ -89,6 +90,8 @@ public:
     loader::Vdso& vdso() { return *m_vdso; }
     FutexTable& futexes() { return m_futexes; }
     ProcessTree& processes() { return *m_processes; }
+    // Who dies when the memory file is full (oom_killer.h).
+    OomKiller& oom_killer() { return *m_oom_killer; }
     // The sandbox's AF_UNIX sockets (abstract names, bound paths).
     const std::shared_ptr<net::UnixSpace>& unix_space() { return m_unix_space; }
     // The sandbox's network namespace: its interfaces, netlink ports.
@@ -154,6 +157,8 @@ private:
     std::string m_hostname;                                      // guarded by m_lock
     std::string m_domainname = "(none)";                         // guarded by m_lock
     std::map<uint64_t, uint64_t> m_unimplemented;                // guarded by m_lock
+    // Outlives the tasks (they notify it as they exit).
+    std::unique_ptr<OomKiller> m_oom_killer;
     // Last: destroyed first, while the memory file and the platform still exist.
     std::unique_ptr<ProcessTree> m_processes;
 };

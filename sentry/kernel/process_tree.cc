@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <set>
 #include <thread>
 
 namespace moat::kernel {
@@ -135,6 +136,20 @@ void ProcessTree::Retid(Task& task, pid_t new_tid) {
 void ProcessTree::MarkExec(ThreadGroup& tg) {
     std::lock_guard lock(m_lock);
     tg.did_exec = true;
+}
+
+std::vector<std::shared_ptr<Task>> ProcessTree::OneTaskPerLiveGroup() {
+    std::lock_guard lock(m_lock);
+    std::vector<std::shared_ptr<Task>> out;
+    std::set<const ThreadGroup*> seen;
+    for (auto& [tid, t] : m_tasks) {
+        ThreadGroup& tg = t->thread_group();
+        if (t->exiting() || tg.zombie || seen.contains(&tg) || tg.exiting())
+            continue;
+        seen.insert(&tg);
+        out.push_back(t);
+    }
+    return out;
 }
 
 std::shared_ptr<Task> ProcessTree::AnyTaskOfLocked(ThreadGroup& tg) {

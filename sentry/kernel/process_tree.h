@@ -26,6 +26,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 namespace moat::kernel {
 
@@ -87,6 +88,8 @@ public:
     int WaitGroupExit(const std::shared_ptr<ThreadGroup>& tg);
 
     std::shared_ptr<Task> FindTask(pid_t tid);
+    // One live, not exiting task of every process, in tid order (the OOM killer's scan).
+    std::vector<std::shared_ptr<Task>> OneTaskPerLiveGroup();
     std::shared_ptr<ThreadGroup> FindGroup(pid_t pid);
     // The exec'ing thread of a multi-threaded group takes over the leader's tid.
     void Retid(Task& task, pid_t new_tid);

@@ -2,6 +2,7 @@
 
 #include "platform/base/log.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/kernel/oom_killer.h"
 #include "sentry/kernel/signals.h"
 #include "sentry/kernel/thread_group.h"
 #include "sentry/mm/memory_manager.h"
@@ -18,6 +19,18 @@ Task::Task(Kernel& kernel, std::shared_ptr<ThreadGroup> tg, pid_t tid)
 Task::~Task() = default;
 
 pid_t Task::pid() const { return m_tg->pid(); }
+
+void Task::set_mm(std::shared_ptr<mm::MemoryManager> mm) {
+    std::unique_lock lock(m_mm_lock);
+    m_mm.swap(mm);
+    lock.unlock();
+    // The old manager (if last) frees its frames here, outside the lock.
+}
+
+std::shared_ptr<mm::MemoryManager> Task::mm_snapshot() {
+    std::lock_guard lock(m_mm_lock);
+    return m_mm;
+}
 
 void Task::set_signal_mask(uint64_t mask) {
     // SIGKILL and SIGSTOP can never be blocked.
@@ -67,10 +80,11 @@ bool Task::HandleFault(const platform::Event& ev) {
             signo = SIGBUS, code = BUS_ADRERR;
             break;
         case mm::FaultResult::OutOfMemory:
-            // Linux's OOM killer, simplified: the faulting process dies of SIGKILL (Linux
-            // picks the largest; with one memory file per sandbox, the one asking is who we
-            // can name without a scan).
-            signo = SIGKILL, code = SI_KERNEL;
+            // The OOM killer frees memory by killing the largest process; the app then
+            // re-executes the access and the fault comes again (Linux's VM_FAULT_OOM retry).
+            if (m_kernel.oom_killer().OutOfMemory(*this) == OomKiller::Outcome::Retry)
+                return true;
+            signo = SIGKILL, code = SI_KERNEL;  // this process is the one to go
             break;
         }
     }

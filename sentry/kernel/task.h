@@ -47,7 +47,10 @@ public:
 
     mm::MemoryManager& mm() { return *m_mm; }
     const std::shared_ptr<mm::MemoryManager>& mm_ptr() { return m_mm; }
-    void set_mm(std::shared_ptr<mm::MemoryManager> mm) { m_mm = std::move(mm); }
+    void set_mm(std::shared_ptr<mm::MemoryManager> mm);
+    // The address space as another thread may read it (the OOM killer): null once the task
+    // has exited. The task's own thread uses mm()/mm_ptr().
+    std::shared_ptr<mm::MemoryManager> mm_snapshot();
     fs::FdTable& fd_table() { return *m_fd_table; }
     const std::shared_ptr<fs::FdTable>& fd_table_ptr() { return m_fd_table; }
     void set_fd_table(std::shared_ptr<fs::FdTable> t) { m_fd_table = std::move(t); }
@@ -169,7 +172,10 @@ private:
     Kernel& m_kernel;
     std::shared_ptr<ThreadGroup> m_tg;
     pid_t m_tid;
+    // Written by the task's own thread (exec, exit) or before it starts (clone), always under
+    // m_mm_lock (a leaf), so mm_snapshot() from other threads never sees it half-replaced.
     std::shared_ptr<mm::MemoryManager> m_mm;
+    std::mutex m_mm_lock;
     std::shared_ptr<fs::FdTable> m_fd_table;
     std::shared_ptr<fs::FsContext> m_fs_context;
     platform::Registers m_regs{};

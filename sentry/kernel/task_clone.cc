@@ -39,6 +39,8 @@ Result<std::shared_ptr<Task>> Task::Clone(const CloneArgs& args) {
         tg->exit_signal = (flags & CLONE_PARENT) ? m_tg->exit_signal : args.exit_signal;
         for (int r = 0; r < RLIM_NLIMITS; ++r)
             tg->set_rlimit(r, m_tg->rlimit(r));
+        tg->oom_score_adj.store(m_tg->oom_score_adj.load());
+        tg->oom_score_adj_min.store(m_tg->oom_score_adj_min.load());
         // CLONE_SIGHAND: one table for both processes; otherwise the child's own copy
         // (CLONE_CLEAR_SIGHAND: with handled signals back to SIG_DFL).
         if (flags & CLONE_SIGHAND) {

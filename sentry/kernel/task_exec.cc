@@ -58,7 +58,7 @@ Result<void> Task::Exec(const std::string& filename, std::vector<std::string> ar
     // Linux releases the old image's robust futexes on exec (futex_exec_release).
     WalkRobustList(*this);
     m_tg->membarrier.registered = 0;
-    m_mm = std::move(new_mm);
+    set_mm(std::move(new_mm));
     m_regs = platform::Registers{};
     m_regs.rip = loaded.entry;
     m_regs.rsp = loaded.stack_pointer;

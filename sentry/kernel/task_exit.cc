@@ -4,6 +4,7 @@
 #include "platform/base/log.h"
 #include "sentry/kernel/futex.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/kernel/oom_killer.h"
 #include "sentry/kernel/process_timers.h"
 #include "sentry/kernel/process_tree.h"
 #include "sentry/kernel/task.h"
@@ -39,7 +40,9 @@ void Task::AfterExit(bool last_in_group) {
     // none of them, so pipes see EOF and memory is freed at exit, not at wait.
     m_fd_table.reset();
     m_fs_context.reset();
-    m_mm.reset();
+    set_mm(nullptr);
+    // An OOM kill's victim has freed its frames once its last task is here.
+    m_kernel.oom_killer().TaskReleasedMemory();
     // Linux's exit_itimers: a process's timers end with it.
     if (last_in_group)
         m_tg->timers()->DeleteAll();

@@ -78,6 +78,11 @@ public:
     // A thread of the group waiting for the others to end (a multi-threaded execve).
     WaitQueue thread_exit_wait;
 
+    // /proc/[pid]/oom_score_adj (-1000..1000) and the floor below which only CAP_SYS_RESOURCE
+    // may lower it (Linux's signal->oom_score_adj_min). Inherited by fork, kept by exec.
+    std::atomic<int> oom_score_adj{0};
+    std::atomic<int> oom_score_adj_min{0};
+
     // Resource usage of exited tasks and reaped children (usage.h), membarrier registrations.
     UsageAccount usage;
     MembarrierState membarrier;

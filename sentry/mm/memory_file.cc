@@ -14,10 +14,14 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <utility>
 
 namespace moat::mm {
 
 namespace {
+
+// See TakeAllocationFailure: the calling thread's last Allocate found no frame.
+thread_local bool t_allocation_failed = false;
 
 uint64_t HostRamBytes() {
     struct sysinfo host {};
@@ -25,6 +29,8 @@ uint64_t HostRamBytes() {
 }
 
 }  // namespace
+
+bool MemoryFile::TakeAllocationFailure() { return std::exchange(t_allocation_failed, false); }
 
 uint64_t SandboxRamBytes(const MemoryFile* mf) { return mf ? mf->ram_bytes() : HostRamBytes(); }
 
@@ -109,6 +115,7 @@ Result<uint64_t> MemoryFile::Allocate(uint64_t npages, bool zeroed) {
             PunchDirty();  // out of clean frames: the dirty ones are the last reserve
             first = take_clean();
         }
+        t_allocation_failed = first == UINT64_MAX;
         if (first == UINT64_MAX)
             return Error(ENOMEM);
         if (m_refs.size() < first + npages)

@@ -41,6 +41,11 @@ public:
     // copy-on-write copy).
     Result<uint64_t> Allocate(uint64_t npages, bool zeroed = true);
     void IncRef(uint64_t offset, uint64_t npages = 1);
+    // True (once) when the calling thread's most recent Allocate failed for want of frames
+    // and none succeeded since: a syscall that then fails ran out of memory, and the OOM
+    // killer gets a say before the error reaches the app (syscalls/dispatch.cc). A
+    // thread-local flag, so the frame allocator knows nothing of tasks or the OOM killer.
+    static bool TakeAllocationFailure();
     // Drops a reference; frames reaching zero are freed (to the dirty pool) and reusable.
     void DecRef(uint64_t offset, uint64_t npages = 1);
     uint32_t RefCount(uint64_t offset) const;

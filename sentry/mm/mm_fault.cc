@@ -206,13 +206,15 @@ FaultResult MemoryManager::HandleFault(uint64_t addr, int access) {
     if (!vma->file) {
         auto r = impl.Populate(*vma, ws, we, write);
         if (!r.ok()) {
-            log::warn("moat: mm: out of memory on a fault at {:#x}", addr);
+            log::debug("moat: mm: out of memory on a fault at {:#x}", addr);
             return r.error() == ENOMEM ? FaultResult::OutOfMemory : FaultResult::BusErr;
         }
         populated_end = *r;
     } else {
         // The faulting page decides the outcome; the neighbours are a bonus.
         auto r = impl.Populate(*vma, page, page + kPageSize, write);
+        if (!r.ok() && r.error() == ENOMEM)
+            return FaultResult::OutOfMemory;  // no frame for the page cache or the COW copy
         if (!r.ok() || *r == page)
             return FaultResult::BusErr;
         populated_end = page + kPageSize;

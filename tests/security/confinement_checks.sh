@@ -20,6 +20,11 @@
 #   memory-limit --memory-limit: a bigger allocation is OOM-killed, a smaller one runs
 #   memory-huge  a 1 TiB MAP_NORESERVE mapping is granted, but touching it past --memory-limit
 #                kills the toucher (137) while the sandbox's shell carries on
+#   oom-largest  under --memory-limit=128M a shell runs a hog (80M, sleeping) and then a small
+#                child (60M): the OOM killer kills the hog (137 for the shell), the small one
+#                prints OK, and the sandbox ends normally
+#   oom-score-adj the same with the hog at oom_score_adj -1000: the small one dies instead,
+#                and /proc/PID/oom_score_adj rejects values outside -1000..1000
 #   cpus         --cpus=1: the sandbox sees (and runs on) one CPU
 #   open-files   --open-files: RLIMIT_NOFILE of the init process, EMFILE past it
 #   pids-limit   a fork bomb under --pids-limit=32 gets EAGAIN, the sandbox keeps working, and
@@ -172,6 +177,50 @@ print('touched')\"; echo status \$?" 2>&1)
     case "$out" in *mapped*) ;; *) fail "1 TiB of address space was not granted" ;; esac
     case "$out" in *touched*) fail "512M touched under a 96M limit" ;; esac
     case "$out" in *"status 137"*) ;; *) fail "the toucher was not SIGKILLed" ;; esac
+    ;;
+oom-largest|oom-score-adj)
+    adj=0
+    [ "$check" = oom-score-adj ] && adj=-1000
+    out=$(mdo --memory-limit=128M -- $bb sh -c "
+/usr/bin/python3 -c \"
+import time
+open('/proc/self/oom_score_adj', 'w').write('$adj')
+b = bytearray(80 << 20)
+for i in range(0, len(b), 4096): b[i] = 1
+print('hog ready', flush=True)
+time.sleep(30)\" > /tmp/hog.out &
+hog=\$!
+for i in \$(seq 200); do grep -q ready /tmp/hog.out && break; sleep 0.1; done
+cat /tmp/hog.out
+echo hog oom_score \$(cat /proc/\$hog/oom_score) adj \$(cat /proc/\$hog/oom_score_adj)
+/usr/bin/python3 -c \"
+b = bytearray(60 << 20)
+for i in range(0, len(b), 4096): b[i] = 1
+print('OK')\"
+echo small \$?
+kill \$hog 2>/dev/null
+wait \$hog
+echo hog \$?
+echo 1001 > /proc/self/oom_score_adj || echo rejected 1001
+echo -1001 > /proc/self/oom_score_adj || echo rejected -1001
+echo x > /proc/self/oom_score_adj || echo rejected x
+echo ' -5' > /proc/self/oom_score_adj && echo adj \$(cat /proc/self/oom_score_adj)
+" 2>&1)
+    rc=$?
+    echo "$out"
+    [ "$rc" = 0 ] || fail "the sandbox did not exit normally: status $rc"
+    case "$out" in *"hog ready"*) ;; *) fail "the hog did not get its memory" ;; esac
+    case "$out" in *"rejected 1001"*"rejected -1001"*"rejected x"*"adj -5"*) ;; *) fail "oom_score_adj accepted a bad value" ;; esac
+    if [ "$check" = oom-largest ]; then
+        case "$out" in *"small 0"*) ;; *) fail "the small child did not complete" ;; esac
+        case "$out" in *OK*) ;; *) fail "the small child did not print OK" ;; esac
+        case "$out" in *"hog 137"*) ;; *) fail "the hog was not OOM-killed" ;; esac
+    else
+        case "$out" in *"adj -1000"*) ;; *) fail "oom_score_adj -1000 not set" ;; esac
+        case "$out" in *"small 137"*) ;; *) fail "the small child was not OOM-killed" ;; esac
+        case "$out" in *OK*) fail "the small child completed" ;; esac
+        case "$out" in *"hog 143"*) ;; *) fail "the protected hog did not survive to be terminated" ;; esac
+    fi
     ;;
 pids-limit)
     # A fork bomb that stops itself: fork until EAGAIN, report, then release the children.
