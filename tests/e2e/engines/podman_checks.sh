@@ -63,7 +63,8 @@ top)
   [ "$pid" -ge 1 ] && [ "$pid" -lt 100 ] 2>/dev/null || fail "PID column '$pid' is not a sandbox pid: $line"
   out=$(P top "$name" pid comm 2>&1) || fail "podman top pid comm: $out"
   echo "$out"
-  echo "$out" | awk 'NR > 1 && $2 == "sleep"' | grep -q . || fail "no sleep in 'pid comm': $out"
+  # comm is the executable's name (busybox's applets share one binary).
+  echo "$out" | awk -v p="$pid" 'NR > 1 && $1 == p && $2 != ""' | grep -q . || fail "no pid $pid in 'pid comm': $out"
   P rm -f "$name" > /dev/null || fail "rm -f"
   ;;
 exec-tty)
