@@ -121,6 +121,25 @@ Result<VfsPath> ExeOf(const ProcessRef& p) {
     return ctx->vfs().Resolve(FsCaller{}, root, root, mm->layout().exe_path, kWalkFollow);
 }
 
+// /proc/[pid]/ns: the sandbox has one namespace of each kind, so every process shows the
+// same links, named as Linux names its initial namespaces. Plain links (their text only):
+// opening one is ENOENT, setns(2) has nothing to enter. Readers compare them (ps, psgo's
+// PID-namespace check, lsns).
+ChildSpec NsDirChild(std::shared_ptr<FileSystem> fs, struct timespec time) {
+    return DirChild("ns", 0511, [fs, time] {
+        static constexpr std::pair<const char*, uint64_t> kNamespaces[] = {
+            {"cgroup", 4026531835}, {"ipc", 4026531839}, {"mnt", 4026531841}, {"net", 4026531840},
+            {"pid", 4026531836},    {"time", 4026531834}, {"user", 4026531837}, {"uts", 4026531838},
+        };
+        std::vector<ChildSpec> links;
+        for (const auto& [name, ino] : kNamespaces) {
+            std::string target = std::string(name) + ":[" + std::to_string(ino) + "]";
+            links.push_back(LinkChild(name, [target](const FsCaller&) { return Result<std::string>(target); }, fs, time));
+        }
+        return links;
+    }, fs, time);
+}
+
 std::vector<ChildSpec> PidChildren(std::shared_ptr<FileSystem> fs, struct timespec time, pid_t pid, pid_t tid) {
     const bool thread = tid != 0;
     auto text = [](const char* s) { return [s](const FsCaller&, const ProcessRef&) { return Result<std::string>(s); }; };
@@ -152,6 +171,7 @@ std::vector<ChildSpec> PidChildren(std::shared_ptr<FileSystem> fs, struct timesp
     c.push_back(PidFile("mountinfo", 0444, fs, time, pid, tid, MountInfoText));
     c.push_back(PidFile("mounts", 0444, fs, time, pid, tid, MountsText));
     c.push_back(NetDirChild(fs, time));
+    c.push_back(NsDirChild(fs, time));
     c.push_back(PidFile("oom_score", 0444, fs, time, pid, tid, OomScoreText));
     c.push_back(PidFile("oom_score_adj", 0644, fs, time, pid, tid, OomScoreAdjText, false, WriteOomScoreAdj));
     c.push_back(PidLink("root", fs, time, pid, tid, [](const ProcessRef& p) -> Result<VfsPath> {

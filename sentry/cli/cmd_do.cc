@@ -7,6 +7,7 @@
 #include "fs/fs_context.h"
 #include "fs/vfs.h"
 #include "fs/dev/devfs.h"
+#include "fs/procfuse/proc_fuse_server.h"
 #include "net/network.h"
 #include "platform/base/log.h"
 #include "platform/ptrace/ptrace_platform.h"
@@ -175,6 +176,8 @@ int RunDo(const DoOptions& opts) {
     confine_opts.host_network = host_network;
     confine_opts.cpus = opts.cpus;
     confine_opts.log_filter = EnvSet("MOAT_HOST_FILTER_LOG");
+    // OCI containers: a /proc in the sentry's mount namespace for the engine (podman top).
+    confine_opts.proc_fuse = !opts.control_socket.empty();
     sandbox::Confinement confinement(confine_opts);
     if (auto r = confinement.EnterNamespaces(); !r.ok())
         return Fail(fmt::format("cannot confine the sentry (namespaces): {}", strerror(r.error())));
@@ -241,6 +244,8 @@ int RunDo(const DoOptions& opts) {
         return Fail(fmt::format("cannot start the sentry: {}", strerror(kernel.error())));
     kernel.value()->set_syscall_dispatcher(&syscalls::Dispatch);
     kernel.value()->processes().set_pids_limit(opts.pids_limit);
+    // After Seal (the thread inherits the dropped capabilities), before LockDown (its eventfd).
+    auto proc_server = fs::procfuse::ServeSandboxProc(confinement.TakeProcFuseFd(), *kernel.value());
 
     auto fs_ctx = fs::FsContext::Create(kernel.value()->vfs(), init.cwd);
     if (!fs_ctx.ok()) {
@@ -268,6 +273,7 @@ int RunDo(const DoOptions& opts) {
     auto console = fs::FindConsoleNode(kernel.value()->vfs());
     auto status = kernel.value()->Run(init, fs::FdTable::CreateWithHostStdio(console ? &*console : nullptr));
     control.reset();
+    proc_server.reset();  // before the kernel it reads goes away
     forwarder.Stop();  // before the kernel it forwards to goes away
     if (!status.ok()) {
         fmt::print(stderr, "moat: {}: {}\n", opts.command[0], strerror(status.error()));

@@ -47,7 +47,7 @@ Result<void> RequireSingleThread() {
 
 Result<void> Confinement::Seal() {
     TRY(RequireSingleThread());
-    TRY(PivotToEmptyRoot());
+    TRY(PivotToEmptyRoot(m_opts.proc_fuse ? &m_proc_fuse : nullptr));
     TRY(LimitResources());
     TRY(DropCapabilities());
     TRY(SetNoNewPrivs());

@@ -21,6 +21,7 @@
 // parent (platform/systrap/README.md "Limits"), and the sandbox's PIDs are the sentry's own.
 
 #include "platform/base/result.h"
+#include "platform/base/unique_fd.h"
 
 #include <string>
 #include <vector>
@@ -37,6 +38,10 @@ struct ConfineOptions {
     // Debugging (MOAT_HOST_FILTER_LOG=1 in the environment): a host call off the list is
     // logged by the host kernel (SECCOMP_RET_LOG) instead of killing the sentry.
     bool log_filter = false;
+    // OCI containers: Seal mounts a FUSE connection at /proc of the empty root, so that an
+    // engine entering the sentry's mount namespace (podman top) finds the sandbox's procfs
+    // there (fs/procfuse serves it). Best effort: without /dev/fuse the root stays empty.
+    bool proc_fuse = false;
 };
 
 class Confinement {
@@ -59,6 +64,10 @@ public:
         m_control_recv_flags = recv_flags;
     }
 
+    // The /dev/fuse fd of the /proc mount Seal made (invalid when none): for
+    // fs::procfuse::ProcFuseServer, started after Seal.
+    UniqueFd TakeProcFuseFd() { return std::move(m_proc_fuse); }
+
     // Whether step 1 made a user namespace (rootless, or root without CAP_SYS_ADMIN).
     bool in_user_namespace() const { return m_user_namespace; }
 
@@ -69,6 +78,7 @@ private:
     int m_control_fd = -1;
     int m_control_accept_flags = 0;
     int m_control_recv_flags = 0;
+    UniqueFd m_proc_fuse;
 };
 
 }  // namespace moat::sandbox

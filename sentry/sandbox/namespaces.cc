@@ -1,12 +1,16 @@
 #include "sentry/sandbox/namespaces.h"
 
+#include "platform/base/log.h"
+
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <string>
 
 #ifndef OPEN_TREE_CLONE
@@ -45,6 +49,25 @@ int NamespaceFlags(bool host_network) {
     return flags;
 }
 
+// Mounts the FUSE connection `fuse` at /proc of the new root (cwd "/", still writable). The
+// options: read-only; allow_other, since the reader (podman top, host root) is not the
+// sentry's own uid when the sentry is rootless; default_permissions, so the host kernel checks
+// the modes the server reports (a 0400 environ stays the owner's) and the server need not;
+// rootmode is the procfs root's dr-xr-xr-x. user_id/group_id name the mount's owner: our own
+// ids, the only ones mapped in a user namespace of our own.
+Result<void> MountProcFuse(int fuse) {
+    if (::mkdir("proc", 0555) != 0)
+        return HostErrno();
+    std::string data = fmt::format("fd={},rootmode=40555,user_id={},group_id={},allow_other,default_permissions",
+                                   fuse, ::geteuid(), ::getegid());
+    if (::mount("moat-proc", "proc", "fuse", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, data.c_str()) != 0) {
+        int err = errno;
+        ::rmdir("proc");  // the root stays empty
+        return Errno(err);
+    }
+    return {};
+}
+
 }  // namespace
 
 Result<void> UnshareNamespaces(bool host_network, bool* user_ns) {
@@ -74,7 +97,7 @@ Result<UniqueFd> CloneHostTree() {
     return UniqueFd(fd);
 }
 
-Result<void> PivotToEmptyRoot() {
+Result<void> PivotToEmptyRoot(UniqueFd* proc_fuse) {
     // Any directory will do as the mount point: the mount is private to our namespace and
     // the host tree was cloned before, so nobody sees it.
     const char* dir = nullptr;
@@ -87,7 +110,16 @@ Result<void> PivotToEmptyRoot() {
     }
     if (!dir)
         return Errno(ENOENT);
-    if (::mount("moat-root", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,nr_inodes=2,mode=0555") != 0)
+    // /dev/fuse is reachable only before the pivot. Missing (no fuse module, a container
+    // without the device): no /proc, and `podman top` will not work; never fatal.
+    UniqueFd fuse;
+    if (proc_fuse) {
+        fuse = UniqueFd(::open("/dev/fuse", O_RDWR | O_CLOEXEC));
+        if (!fuse)
+            log::debug("sandbox: no /proc for the engine: /dev/fuse: {}", strerror(errno));
+    }
+    // Room for the root and the /proc mount point only.
+    if (::mount("moat-root", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,nr_inodes=3,mode=0555") != 0)
         return HostErrno();
     if (::chdir(dir) != 0)
         return HostErrno();
@@ -99,6 +131,12 @@ Result<void> PivotToEmptyRoot() {
         return HostErrno();
     if (::chdir("/") != 0)
         return HostErrno();
+    if (fuse) {
+        if (auto mounted = MountProcFuse(fuse.get()); mounted.ok())
+            *proc_fuse = std::move(fuse);
+        else
+            log::debug("sandbox: no /proc for the engine: mount fuse: {}", strerror(mounted.error()));
+    }
     if (::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                 nullptr) != 0)
         return HostErrno();

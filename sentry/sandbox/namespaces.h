@@ -17,7 +17,9 @@ Result<void> UnshareNamespaces(bool host_network, bool* user_ns);
 Result<UniqueFd> CloneHostTree();
 
 // pivot_root into a fresh empty tmpfs, the old root lazily unmounted, the new one made
-// read-only, cwd "/".
-Result<void> PivotToEmptyRoot();
+// read-only, cwd "/". With `proc_fuse`, a FUSE connection is mounted read-only at /proc of the
+// new root and its /dev/fuse fd stored there, for fs/procfuse to serve the sandbox's procfs to
+// the engine (podman top); when /dev/fuse or the mount is refused, *proc_fuse stays invalid.
+Result<void> PivotToEmptyRoot(UniqueFd* proc_fuse = nullptr);
 
 }  // namespace moat::sandbox

@@ -52,9 +52,11 @@ start_workload() {
 }
 
 # Every thread of sentry $1 is sealed: Seccomp 2, NoNewPrivs 1, CapEff within 0x1f, an
-# empty root that is not the host's /, a mount namespace of its own.
+# empty root that is not the host's /, a mount namespace of its own. With $2 = proc (OCI),
+# the root holds exactly the /proc mount point of the engine's FUSE view (fs/procfuse),
+# when the host has /dev/fuse.
 check_sealed() {
-    local pid=$1 st
+    local pid=$1 allowed=${2:-} st
     st=$(thread_status "$pid")
     echo "$st"
     [ -n "$st" ] || fail "no threads of $pid"
@@ -65,7 +67,15 @@ check_sealed() {
     done <<< "$st"
     root_id=$(stat -L -c '%d:%i' /proc/"$pid"/root) || fail "cannot stat the sentry's root"
     [ "$root_id" != "$(stat -c '%d:%i' /)" ] || fail "the sentry's root is the host's /"
-    [ -z "$(ls -A /proc/"$pid"/root)" ] || fail "the sentry's root is not empty: $(ls -A /proc/"$pid"/root)"
+    local entries
+    entries=$(ls -A /proc/"$pid"/root)
+    if [ -n "$allowed" ] && [ -e /dev/fuse ]; then
+        [ "$entries" = "$allowed" ] || fail "the sentry's root holds '$entries', not just '$allowed'"
+        grep -qE '^[0-9]+ [0-9]+ [^ ]+ [^ ]+ /proc .* - fuse ' /proc/"$pid"/mountinfo ||
+            fail "the sentry's /proc is not its FUSE mount: $(cat /proc/"$pid"/mountinfo)"
+    else
+        [ -z "$entries" ] || fail "the sentry's root is not empty: $entries"
+    fi
     [ "$(readlink /proc/"$pid"/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ] || fail "same mount namespace as the host"
 }
 
@@ -100,7 +110,7 @@ PY
     pid=$("$moat" --root "$work/state" state c1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
     # The control socket is up once exec works: by then the sandbox is fully built.
     [ "$("$moat" --root "$work/state" exec c1 echo ok)" = ok ] || fail "exec"
-    check_sealed "$pid"
+    check_sealed "$pid" proc
     [ "$(readlink /proc/"$pid"/ns/net)" != "$(readlink /proc/self/ns/net)" ] || fail "same network namespace as the host"
     ;;
 forbidden)

@@ -62,6 +62,24 @@ tty)
   echo "$out" | grep -qx /dev/console || fail "tty: '$out'"
   echo "$out" | grep -qx '24 80' || fail "stty size: '$out'"
   ;;
+top)
+  # podman top enters the sentry's mount namespace and reads /proc there: the sandbox's own
+  # procfs, served through FUSE (fs/procfuse), with the sandbox's pids as runc would show them.
+  P run -d --name "$name" --network=none "$image" sh -c 'sleep 100' > /dev/null || fail "run -d"
+  for _ in $(seq 50); do P top "$name" 2>/dev/null | grep -q 'sleep 100' && break; sleep 0.2; done
+  out=$(P top "$name" 2>&1) || fail "podman top: $out"
+  echo "$out"
+  echo "$out" | head -1 | grep -q 'PID' || fail "no header: $out"
+  line=$(echo "$out" | grep 'sleep 100' | head -1)
+  [ -n "$line" ] || fail "no 'sleep 100' line: $out"
+  pid=$(echo "$line" | awk '{print $2}')
+  [ "$pid" -ge 1 ] && [ "$pid" -lt 100 ] 2>/dev/null || fail "PID column '$pid' is not a sandbox pid: $line"
+  out=$(P top "$name" pid comm 2>&1) || fail "podman top pid comm: $out"
+  echo "$out"
+  # comm is the executable's name (busybox's applets share one binary).
+  echo "$out" | awk -v p="$pid" 'NR > 1 && $1 == p && $2 != ""' | grep -q . || fail "no pid $pid in 'pid comm': $out"
+  P rm -f "$name" > /dev/null || fail "rm -f"
+  ;;
 exec-tty)
   need script bsdutils
   P run -d --name "$name" --network=none "$image" sleep 100 > /dev/null || fail "run -d"
