@@ -125,6 +125,7 @@ const Entry kEntries[] = {
     {"munmap", "malloc, thread stacks; ptrace stubs unmapping app memory", nullptr},
     {"mprotect", "malloc, thread stack guards; ptrace stubs changing app protections", nullptr},
     {"madvise", "malloc returning freed memory; thread stacks", nullptr},
+    {"brk", "malloc's main arena. Not refusable: brk(2) reports failure by returning the old break, never an errno, so glibc would take an ERRNO answer for a grown heap (the sentry crashed in sysmalloc with ~10 concurrent moat exec sessions)", nullptr},
     {"fallocate", "punching freed pages out of the memory file and shared regions; HostIo::Fallocate on writable binds", nullptr},
     {"ftruncate", "growing systrap shared regions; HostIo::Truncate on writable binds (any fd: the bind's files)", nullptr},
     // Host files (fs/host/host_io.cc) and the sentry's stdio.
@@ -180,14 +181,13 @@ const Entry kEntries[] = {
     {"pidfd_send_signal", "systrap: killing a stub through its pidfd", nullptr},
     {"prctl", "ptrace stubs: PR_SET_PDEATHSIG only", AllowPrctl},
     {"close_range", "ptrace stubs: closing every other fd", nullptr},
-    {"sysinfo", "glibc's qsort sizes its buffer by sysconf(_SC_PHYS_PAGES) (Capstone sorts its tables); MemoryFile's RAM figure, read once", nullptr},
     {"getrandom", "glibc and the loader's layout randomisation (AT_RANDOM, ASLR)", nullptr},
 };
 
 // Refused with an errno instead of killing: callers that cope. Not on the allowlist.
 const RefusedEntry kRefused[] = {
     {"clone3", ENOSYS, "glibc's pthread_create falls back to clone, whose flags the filter can check"},
-    {"brk", ENOMEM, "glibc's malloc falls back to mmap for its main arena"},
+    {"sysinfo", ENOSYS, "glibc's qsort sizes its buffer by sysconf(_SC_PHYS_PAGES) (Capstone sorts its tables) and copes with any answer; the sandbox's RAM is MemoryFile's figure, read once"},
     {"set_robust_list", ENOSYS, "glibc at thread start; the sentry uses no robust mutexes"},
 };
 

@@ -221,6 +221,21 @@ JSON
   M exec --cap CAP_BOGUS u1 true 2>/dev/null && fail "exec --cap with an unknown name succeeded"
   M delete --force u1 || fail "delete --force"
   ;;
+exec-concurrent)
+  # Many execs at once: each session's thread allocates and spawns while the others run (the
+  # sentry's malloc once grew its main arena through a brk the host filter answered wrongly).
+  bundle sleep 30
+  M create --bundle "$work/b" --platform "$platform" cc1 || fail create
+  M start cc1 || fail start
+  M exec cc1 true || fail "exec before"
+  for i in $(seq 24); do (M exec cc1 sh -c 'exit 5' > /dev/null 2>&1; echo $? > "$work/rc.$i") & done
+  wait
+  for i in $(seq 24); do
+    [ "$(cat "$work/rc.$i")" = 5 ] || fail "concurrent exec $i: status $(cat "$work/rc.$i")"
+  done
+  [ "$(status_of cc1)" = running ] || fail "the container died of concurrent execs: $(status_of cc1)"
+  M delete --force cc1 || fail "delete --force"
+  ;;
 exec-hostile)
   # The control socket's requests are checked field by field; a bad one gets an error, and the
   # container lives on.
