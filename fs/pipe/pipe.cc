@@ -96,6 +96,17 @@ Result<void> Pipe::Wait(std::unique_lock<std::mutex>& lock, const std::function<
     return r;
 }
 
+Result<bool> Pipe::WaitForData(std::unique_lock<std::mutex>& lock, bool nonblock) {
+    while (m_data.empty()) {
+        if (m_writers == 0)
+            return false;
+        if (nonblock)
+            return Error(EAGAIN);
+        TRY(Wait(lock, [&] { return !m_data.empty() || m_writers == 0; }));
+    }
+    return true;
+}
+
 Result<size_t> Pipe::Read(IoDst& dst, bool nonblock) {
     size_t want = std::min(dst.remaining(), kCapacity);
     if (want == 0)
@@ -103,13 +114,8 @@ Result<size_t> Pipe::Read(IoDst& dst, bool nonblock) {
     for (;;) {
         {
             std::unique_lock lock(m_lock);
-            while (m_data.empty()) {
-                if (m_writers == 0)
-                    return size_t{0};
-                if (nonblock)
-                    return Error(EAGAIN);
-                TRY(Wait(lock, [&] { return !m_data.empty() || m_writers == 0; }));
-            }
+            if (!TRY(WaitForData(lock, nonblock)))
+                return size_t{0};
         }
         std::lock_guard reading(m_read_lock);
         std::vector<uint8_t> chunk;
@@ -141,13 +147,8 @@ Result<size_t> Pipe::Peek(IoDst& dst, bool nonblock) {
     std::vector<uint8_t> chunk;
     {
         std::unique_lock lock(m_lock);
-        while (m_data.empty()) {
-            if (m_writers == 0)
-                return size_t{0};
-            if (nonblock)
-                return Error(EAGAIN);
-            TRY(Wait(lock, [&] { return !m_data.empty() || m_writers == 0; }));
-        }
+        if (!TRY(WaitForData(lock, nonblock)))
+            return size_t{0};
         size_t n = std::min(want, m_data.size());
         chunk.assign(m_data.begin(), m_data.begin() + static_cast<ptrdiff_t>(n));
     }

@@ -63,6 +63,9 @@ private:
     // Waits (with `lock` on m_lock held on entry and return) until `cond()` — evaluated with
     // m_lock held — may have changed; ERESTARTSYS when the task must handle a signal.
     Result<void> Wait(std::unique_lock<std::mutex>& lock, const std::function<bool()>& cond);
+    // Until there are bytes (true) or no writer is left (false, end of file); EAGAIN when
+    // `nonblock`, ERESTARTSYS on a signal. `lock` holds m_lock.
+    Result<bool> WaitForData(std::unique_lock<std::mutex>& lock, bool nonblock);
     // With m_lock held; `events` are the POLL* bits that may have become ready (0: any).
     void NotifyAll(uint32_t events = 0);
 
