@@ -75,8 +75,10 @@ Result<void> Task::Exec(const std::string& filename, std::vector<std::string> ar
         if (handlers->get(sig).handler > 1)
             handlers->set(sig, KernelSigaction{});
     m_tg->set_signal_handlers(std::move(handlers));
-    size_t slash = loaded.exe_path.rfind('/');
-    comm = loaded.exe_path.substr(slash == std::string::npos ? 0 : slash + 1, 15);
+    // Linux names the task after the path execve was given (kbasename(bprm->filename)): a
+    // symlink's name (busybox applets), a script's own name, not the binary finally loaded.
+    size_t slash = filename.rfind('/');
+    comm = filename.substr(slash == std::string::npos ? 0 : slash + 1, 15);
     clear_child_tid = 0;
     robust_list_head = 0;
     robust_list_len = 0;
