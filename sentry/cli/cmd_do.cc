@@ -268,10 +268,13 @@ int RunDo(const DoOptions& opts) {
     if (EnvSet("MOAT_TEST_FORBIDDEN_SYSCALL"))
         ::syscall(SYS_acct, nullptr);  // tests/security: a call off the list must kill the sentry
     forwarder.Start(*kernel.value());
-    if (control)
-        control->Serve(*kernel.value());
     auto console = fs::FindConsoleNode(kernel.value()->vfs());
-    auto status = kernel.value()->Run(init, fs::FdTable::CreateWithHostStdio(console ? &*console : nullptr));
+    // `moat exec` requests may be queued on the control socket already: they are served once
+    // PID 1 runs.
+    auto status = kernel.value()->Run(init, fs::FdTable::CreateWithHostStdio(console ? &*console : nullptr), [&] {
+        if (control)
+            control->Serve(*kernel.value());
+    });
     control.reset();
     proc_server.reset();  // before the kernel it reads goes away
     forwarder.Stop();  // before the kernel it forwards to goes away

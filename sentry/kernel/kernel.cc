@@ -167,7 +167,8 @@ Result<std::shared_ptr<ThreadGroup>> Kernel::Spawn(const InitProcess& proc, std:
 
 int Kernel::WaitSpawned(const std::shared_ptr<ThreadGroup>& tg) { return m_processes->WaitGroupExit(tg); }
 
-Result<int> Kernel::Run(const InitProcess& init, std::shared_ptr<fs::FdTable> fds) {
+Result<int> Kernel::Run(const InitProcess& init, std::shared_ptr<fs::FdTable> fds,
+                        const std::function<void()>& started) {
     std::shared_ptr<ThreadGroup> tg;
     auto task = TRY(CreateProcess(init, std::move(fds), tg));
     if (m_options.strace)
@@ -176,6 +177,8 @@ Result<int> Kernel::Run(const InitProcess& init, std::shared_ptr<fs::FdTable> fd
     // PID 1 and everything it starts run on their own host threads; PID 1's death kills the
     // rest (process_tree.cc), and the sandbox ends when the last thread is gone.
     m_processes->Start(std::move(task), nullptr, /*new_group=*/true);
+    if (started)
+        started();
     m_processes->WaitAllGone();
     int status = tg->wait_status();
     if (m_options.strace) {

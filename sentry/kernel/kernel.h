@@ -109,7 +109,11 @@ public:
     void set_domainname(const std::string& name);
 
     // Starts PID 1 and runs until it and every task have exited. Returns PID 1's wait status.
-    Result<int> Run(const InitProcess& init, std::shared_ptr<fs::FdTable> fds);
+    // `started` runs once PID 1 has started (and has pid 1): where `moat exec`'s control
+    // socket begins to Spawn, so that an early exec can neither take pid 1 nor be taken for
+    // PID 1 (whose death ends the sandbox).
+    Result<int> Run(const InitProcess& init, std::shared_ptr<fs::FdTable> fds,
+                    const std::function<void()>& started = nullptr);
     // Starts another process in the running sandbox (`moat exec`): no parent inside (its
     // ppid is 0, as for a process entering a container from outside); EAGAIN once PID 1 is
     // gone. WaitSpawned blocks the calling host thread until it has exited.
