@@ -27,9 +27,10 @@ class Kernel;
 namespace moat::cli {
 
 // Two steps, around the sentry's confinement (sentry/sandbox/confinement.h): Bind while the
-// host's paths are still in reach (before Seal's pivot_root), Serve once the kernel exists
-// (after LockDown: its host calls are accept4 on listen_fd() with kAcceptFlags and recvmsg
-// with kRecvFlags, which the host filter allows exactly).
+// host's paths are still in reach (before Seal's pivot_root), Serve once PID 1 runs
+// (Kernel::Run's `started`: an exec served earlier would take pid 1 and pass for init), after
+// LockDown: its host calls are accept4 on listen_fd() with kAcceptFlags and recvmsg with
+// kRecvFlags, which the host filter allows exactly.
 class ControlServer {
 public:
     static constexpr int kAcceptFlags = SOCK_CLOEXEC;
