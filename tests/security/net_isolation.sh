@@ -6,8 +6,8 @@ set -u
 moat=$1 platform=$2
 fail() { echo "FAIL: $*" >&2; exit 1; }
 work=$(mktemp -d "$PWD/moat-net-XXXXXX")
-# Our own children only (pkill -P): a saved pid of one that already ended may be reused.
-trap 'pkill -P $$ 2>/dev/null; rm -rf "$work"' EXIT
+# Our own running jobs only (jobs -pr): a saved pid of one that already ended may be reused.
+trap 'kill $(jobs -pr) 2>/dev/null; rm -rf "$work"' EXIT
 host_pid= inner_pid=
 
 # A host listener; the sandbox must not reach it.
