@@ -4,11 +4,9 @@
 set -u
 moat=$(realpath "$1") check=$2 platform=$3
 here=$(cd "$(dirname "$0")" && pwd)
-work=$(mktemp -d /tmp/moat-oci.XXXXXX)
-root=$work/state
-trap 'for id in $("$moat" --root "$root" list -q 2>/dev/null); do "$moat" --root "$root" delete --force "$id"; done; rm -rf "$work"' EXIT
 fail() { echo "FAIL ($check): $*" >&2; exit 1; }
-M() { "$moat" --root "$root" "$@"; }
+source "$here/lib.sh"
+oci_workspace moat-oci
 
 bundle() {  # bundle ARGS...: a bundle in $work/b with process.args ARGS
   "$here/make_rootfs.sh" "$work/b/rootfs"
@@ -22,6 +20,13 @@ c["process"]["args"] = args
 c["hostname"] = "box"
 json.dump(c, open(path, "w"), indent=1)
 PY
+}
+
+# running ID: a container ID from the bundle, started, with `moat exec` answering.
+running() {
+  M create --bundle "$work/b" --platform "$platform" "$1" || fail "create $1"
+  M start "$1" || fail "start $1"
+  M exec "$1" true || fail "exec in $1"
 }
 
 status_of() { M state "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])'; }
@@ -121,7 +126,6 @@ netns)
   # linux.namespaces' network entry: without a path, a namespace made at create that a
   # createRuntime hook configures (as docker's libnetwork does) and the sandbox then uses;
   # with a path, the named one is joined; a new one left alone is the sandbox's own stack.
-  source "$here/lib.sh"
   need ip iproute2
   need nsenter util-linux
   cat > "$work/hook.sh" <<'SH'
@@ -225,9 +229,7 @@ exec-concurrent)
   # Many execs at once: each session's thread allocates and spawns while the others run (the
   # sentry's malloc once grew its main arena through a brk the host filter answered wrongly).
   bundle sleep 30
-  M create --bundle "$work/b" --platform "$platform" cc1 || fail create
-  M start cc1 || fail start
-  M exec cc1 true || fail "exec before"
+  running cc1
   for i in $(seq 24); do (M exec cc1 sh -c 'exit 5' > /dev/null 2>&1; echo $? > "$work/rc.$i") & done
   wait
   for i in $(seq 24); do
@@ -240,9 +242,7 @@ exec-hostile)
   # The control socket's requests are checked field by field; a bad one gets an error, and the
   # container lives on.
   bundle sleep 30
-  M create --bundle "$work/b" --platform "$platform" h1 || fail create
-  M start h1 || fail start
-  M exec h1 true || fail "exec before"
+  running h1
   python3 - "$root/h1/control.sock" <<'PY' || fail "a bad request was not answered with an error"
 import json, os, socket, sys
 bad = [b"", b"{", b"[]", b'"x"', b'{"args": "sh"}', b'{"args": []}', b'{"args": ["sh"], "user": {"uid": -1}}',

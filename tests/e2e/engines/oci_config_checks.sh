@@ -5,11 +5,9 @@
 set -u
 moat=$(realpath "$1") check=$2 platform=$3
 here=$(cd "$(dirname "$0")" && pwd)
-work=$(mktemp -d /tmp/moat-ociconf.XXXXXX)
-root=$work/state
-trap 'for id in $("$moat" --root "$root" list -q 2>/dev/null); do "$moat" --root "$root" delete --force "$id"; done; rm -rf "$work"' EXIT
 fail() { echo "FAIL ($check): $*" >&2; exit 1; }
-M() { "$moat" --root "$root" "$@"; }
+source "$here/lib.sh"
+oci_workspace moat-ociconf
 
 # bundle PYTHON ARGS...: a bundle in $work/b running ARGS, its config edited by PYTHON (on `c`).
 bundle() {
